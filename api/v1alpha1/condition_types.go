@@ -1,0 +1,26 @@
+package v1alpha1
+
+// Condition types.
+const (
+	// ReadyCondition is Flux's Ready.
+	ReadyCondition = "Ready"
+	// BlockedCondition is True when some selection was withheld from Git.
+	BlockedCondition = "Blocked"
+	// StalledCondition is True when the gate cannot proceed without a
+	// change to its configuration.
+	StalledCondition = "Stalled"
+)
+
+// Condition reasons.
+const (
+	ReasonSucceeded          = "Succeeded"
+	ReasonVerificationFailed = "VerificationFailed"
+	ReasonUnavailable        = "RegistryUnavailable"
+	ReasonGitOperationFailed = "GitOperationFailed"
+	ReasonInvalidPolicy      = "InvalidPolicy"
+	ReasonInvalidSource      = "InvalidSourceConfiguration"
+	ReasonInvalidUpdate      = "InvalidUpdateStrategy"
+	ReasonSuspended          = "Suspended"
+	ReasonAllVerified        = "AllVerified"
+	ReasonProgressing        = "Progressing"
+)

@@ -1,0 +1,253 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
+)
+
+// ErrInvalidPolicy wraps every reason a policy does not compile.
+var ErrInvalidPolicy = errors.New("invalid trust policy")
+
+// SecretReader returns one key of a Secret's data.
+type SecretReader interface {
+	SecretValue(ctx context.Context, namespace, name, key string) ([]byte, error)
+}
+
+// Compile turns a policy's spec into its verification form. Secrets named
+// by a TrustPolicy must be in its own namespace; a ClusterTrustPolicy must
+// name the namespace. The hash covers the spec, the policy's identity and
+// the contents of every Secret it reads, so rotating a key in a Secret
+// invalidates earlier verifications just as editing the spec does.
+func Compile(ctx context.Context, ref Ref, spec *igv1.TrustPolicySpec, secrets SecretReader) (*Policy, error) {
+	c := compiler{ctx: ctx, ref: ref, secrets: secrets, hash: newHasher(ref, spec)}
+	p, err := c.compile(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s %s: %w", ErrInvalidPolicy, ref.Kind, ref, err)
+	}
+	return p, nil
+}
+
+type compiler struct {
+	ctx     context.Context
+	ref     Ref
+	secrets SecretReader
+	hash    *hasher
+}
+
+func (c *compiler) compile(spec *igv1.TrustPolicySpec) (*Policy, error) {
+	p := &Policy{Ref: c.ref, RequireDigest: spec.RequireDigest, Mode: ModeEnforce, TLog: TLogOffline, Require: Require{Mode: RequireAll}}
+	if spec.Mode == igv1.PolicyModeWarn {
+		p.Mode = ModeWarn
+	}
+	if spec.TLog != nil && spec.TLog.Mode != "" {
+		p.TLog = TLogMode(spec.TLog.Mode)
+	}
+	var err error
+	if p.Images, err = compileGlobs(spec.Images); err != nil {
+		return nil, err
+	}
+	if len(spec.Authorities) == 0 {
+		return nil, errors.New("spec.authorities: at least one authority is required")
+	}
+	seen := map[string]bool{}
+	for i := range spec.Authorities {
+		a, err := c.authority(&spec.Authorities[i])
+		if err != nil {
+			return nil, fmt.Errorf("spec.authorities[%d]: %w", i, err)
+		}
+		if seen[a.Name] {
+			return nil, fmt.Errorf("spec.authorities[%d]: duplicate name %q", i, a.Name)
+		}
+		seen[a.Name] = true
+		p.Authorities = append(p.Authorities, a)
+	}
+	if p.Require, err = compileRequire(spec.Require, len(p.Authorities)); err != nil {
+		return nil, err
+	}
+	if p.Pullability, err = compilePullability(spec.Pullability); err != nil {
+		return nil, err
+	}
+	for i, e := range spec.Exceptions {
+		g, err := ParseGlob(e.Glob)
+		if err != nil {
+			return nil, fmt.Errorf("spec.exceptions[%d].glob: %w", i, err)
+		}
+		p.Exceptions = append(p.Exceptions, Exception{Glob: g, Reason: e.Reason, Expires: e.Expires.Time})
+	}
+	p.Hash = c.hash.sum()
+	return p, nil
+}
+
+func compileGlobs(globs []igv1.ImageGlob) ([]Glob, error) {
+	if len(globs) == 0 {
+		return nil, errors.New("spec.images: at least one glob is required")
+	}
+	out := make([]Glob, 0, len(globs))
+	for i, ig := range globs {
+		g, err := ParseGlob(ig.Glob)
+		if err != nil {
+			return nil, fmt.Errorf("spec.images[%d].glob: %w", i, err)
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+func compileRequire(r *igv1.Require, n int) (Require, error) {
+	if r == nil || r.Mode == "" || r.Mode == string(RequireAll) {
+		return Require{Mode: RequireAll}, nil
+	}
+	if r.Mode == string(RequireAny) {
+		return Require{Mode: RequireAny}, nil
+	}
+	if r.Mode != string(RequireThreshold) {
+		return Require{}, fmt.Errorf("spec.require.mode: %q is not all, any or threshold", r.Mode)
+	}
+	if r.Threshold == nil || *r.Threshold < 1 || int(*r.Threshold) > n {
+		return Require{}, fmt.Errorf("spec.require.threshold: must be between 1 and %d (the number of authorities)", n)
+	}
+	return Require{Mode: RequireThreshold, Threshold: int(*r.Threshold)}, nil
+}
+
+func compilePullability(pl *igv1.Pullability) (Pullability, error) {
+	if pl == nil {
+		return Pullability{}, nil
+	}
+	out := Pullability{Enabled: pl.Enabled}
+	for i, s := range pl.Platforms {
+		p, err := v1.ParsePlatform(s)
+		if err != nil {
+			return Pullability{}, fmt.Errorf("spec.pullability.platforms[%d]: %w", i, err)
+		}
+		out.Platforms = append(out.Platforms, *p)
+	}
+	return out, nil
+}
+
+func (c *compiler) authority(a *igv1.Authority) (Authority, error) {
+	out := Authority{Name: a.Name}
+	set := 0
+	if a.Key != nil {
+		set++
+		k, err := c.key(a.Key)
+		if err != nil {
+			return out, fmt.Errorf("key: %w", err)
+		}
+		out.Key = k
+	}
+	if a.Keyless != nil {
+		set++
+		k, err := c.keyless(a.Keyless)
+		if err != nil {
+			return out, fmt.Errorf("keyless: %w", err)
+		}
+		out.Keyless = k
+	}
+	if a.Static != nil {
+		set++
+		if a.Static.Action != "pass" && a.Static.Action != "fail" {
+			return out, fmt.Errorf("static.action: %q is not pass or fail", a.Static.Action)
+		}
+		out.Static = &StaticAuthority{Pass: a.Static.Action == "pass"}
+	}
+	if set != 1 {
+		return out, fmt.Errorf("authority %q needs exactly one of key, keyless or static", a.Name)
+	}
+	return out, nil
+}
+
+func (c *compiler) key(k *igv1.KeyAuthority) (*KeyAuthority, error) {
+	pemBytes := []byte(k.Data)
+	if k.SecretRef != nil {
+		if k.Data != "" {
+			return nil, errors.New("set data or secretRef, not both")
+		}
+		b, err := c.secret(k.SecretRef)
+		if err != nil {
+			return nil, fmt.Errorf("secretRef: %w", err)
+		}
+		pemBytes = b
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("not a PEM public key (ECDSA, RSA or Ed25519): %w", err)
+	}
+	return &KeyAuthority{PublicKey: pub, PEM: pemBytes}, nil
+}
+
+func (c *compiler) keyless(k *igv1.KeylessAuthority) (*KeylessAuthority, error) {
+	if len(k.Identities) == 0 {
+		return nil, errors.New("identities: at least one identity is required")
+	}
+	out := &KeylessAuthority{}
+	for i, id := range k.Identities {
+		cid, err := compileIdentity(id)
+		if err != nil {
+			return nil, fmt.Errorf("identities[%d]: %w", i, err)
+		}
+		out.Identities = append(out.Identities, cid)
+	}
+	b, err := c.secret(&k.TrustedRoot.SecretRef)
+	if err != nil {
+		return nil, fmt.Errorf("trustedRoot.secretRef: %w", err)
+	}
+	tr, err := root.NewTrustedRootFromJSON(b)
+	if err != nil {
+		return nil, fmt.Errorf("trustedRoot: not a Sigstore trusted_root.json: %w", err)
+	}
+	out.TrustedRoot = tr
+	return out, nil
+}
+
+func compileIdentity(id igv1.Identity) (Identity, error) {
+	out := Identity{Issuer: id.Issuer, Subject: id.Subject}
+	if (id.Issuer == "") == (id.IssuerRegExp == "") {
+		return out, errors.New("exactly one of issuer or issuerRegExp is required")
+	}
+	if (id.Subject == "") == (id.SubjectRegExp == "") {
+		return out, errors.New("exactly one of subject or subjectRegExp is required")
+	}
+	var err error
+	if id.IssuerRegExp != "" {
+		if out.IssuerRegExp, err = regexp.Compile(id.IssuerRegExp); err != nil {
+			return out, fmt.Errorf("issuerRegExp: %w", err)
+		}
+	}
+	if id.SubjectRegExp != "" {
+		if out.SubjectRegExp, err = regexp.Compile(id.SubjectRegExp); err != nil {
+			return out, fmt.Errorf("subjectRegExp: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// secret reads a Secret key, enforcing the namespace rule, and adds its
+// contents to the hash.
+func (c *compiler) secret(ref *igv1.SecretKeyRef) ([]byte, error) {
+	ns := ref.Namespace
+	switch {
+	case c.ref.Namespace != "" && ns == "":
+		ns = c.ref.Namespace
+	case c.ref.Namespace != "" && ns != c.ref.Namespace:
+		return nil, fmt.Errorf("a TrustPolicy in namespace %q may read Secrets only from its own namespace, not %q", c.ref.Namespace, ns)
+	case c.ref.Namespace == "" && ns == "":
+		return nil, fmt.Errorf("secret %q: a ClusterTrustPolicy must name the Secret's namespace", ref.Name)
+	}
+	if c.secrets == nil {
+		return nil, fmt.Errorf("secret %s/%s: no Secret reader configured", ns, ref.Name)
+	}
+	b, err := c.secrets.SecretValue(c.ctx, ns, ref.Name, ref.Key)
+	if err != nil {
+		return nil, fmt.Errorf("secret %s/%s key %q: %w", ns, ref.Name, ref.Key, err)
+	}
+	c.hash.addSecret(ns, ref.Name, ref.Key, b)
+	return b, nil
+}

@@ -1,0 +1,9 @@
+// Package policy owns imagegate's trust policies in their compiled form:
+// matching a normalised image reference to the most specific policy glob,
+// compiling TrustPolicy and ClusterTrustPolicy objects (keys parsed,
+// regular expressions compiled, secrets resolved) and hashing a policy's
+// spec so that a verification records the exact rules it was made under.
+//
+// Verification (internal/verify) reads only the compiled Policy; this
+// package must not import verify, registry, cache or controller code.
+package policy

@@ -1,0 +1,130 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+var (
+	// ErrNoPolicy means no policy covers an image: imagegate denies by default.
+	ErrNoPolicy = errors.New("no trust policy covers the image")
+	// ErrAmbiguous means two policies cover an image equally specifically.
+	ErrAmbiguous = errors.New("two trust policies cover the image equally specifically")
+)
+
+// Set is the policies in force, matched by the most specific glob.
+type Set struct {
+	policies []*Policy
+}
+
+// NewSet returns a set of compiled policies. The slice is not copied.
+func NewSet(policies []*Policy) *Set { return &Set{policies: policies} }
+
+// Len is the number of policies.
+func (s *Set) Len() int { return len(s.policies) }
+
+// Policies returns the policies in the set.
+func (s *Set) Policies() []*Policy { return s.policies }
+
+// Match returns the policy for an image admitted into namespace: the
+// ClusterTrustPolicies and the TrustPolicies of that namespace compete.
+func (s *Set) Match(img Image, namespace string) (*Policy, error) {
+	return s.match(img, func(p *Policy) bool { return p.Ref.Namespace == "" || p.Ref.Namespace == namespace })
+}
+
+// MatchAny returns the policy for an image among all policies of the set,
+// whatever their namespace (the command line has no namespace).
+func (s *Set) MatchAny(img Image) (*Policy, error) {
+	return s.match(img, func(*Policy) bool { return true })
+}
+
+// Get returns the policy a ref names, or nil.
+func (s *Set) Get(ref Ref) *Policy {
+	for _, p := range s.policies {
+		if p.Ref == ref {
+			return p
+		}
+	}
+	return nil
+}
+
+func (s *Set) match(img Image, inScope func(*Policy) bool) (*Policy, error) {
+	f := img.forms()
+	var best, tie *Policy
+	var bestGlob Glob
+	for _, p := range s.policies {
+		if !inScope(p) {
+			continue
+		}
+		g, ok := p.bestGlob(f)
+		if !ok {
+			continue
+		}
+		switch {
+		case best == nil || g.MoreSpecific(bestGlob):
+			best, bestGlob, tie = p, g, nil
+		case g.SameSpecificity(bestGlob) && p != best:
+			tie = p
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("%w %s: add a TrustPolicy or ClusterTrustPolicy whose images glob matches it", ErrNoPolicy, img)
+	}
+	if tie != nil {
+		return nil, fmt.Errorf("%w %s: %s %s and %s %s; make one glob more specific", ErrAmbiguous, img,
+			best.Ref.Kind, best.Ref, tie.Ref.Kind, tie.Ref)
+	}
+	return best, nil
+}
+
+// bestGlob returns the most specific of the policy's globs that matches.
+func (p *Policy) bestGlob(f imageForms) (Glob, bool) {
+	var best Glob
+	found := false
+	for _, g := range p.Images {
+		if g.matchForms(f) && (!found || g.MoreSpecific(best)) {
+			best, found = g, true
+		}
+	}
+	return best, found
+}
+
+// Covers reports whether one of the policy's globs matches the image.
+func (p *Policy) Covers(img Image) bool {
+	_, ok := p.bestGlob(img.forms())
+	return ok
+}
+
+// ExceptionFor returns the first unexpired exception matching the image.
+func (p *Policy) ExceptionFor(img Image, now time.Time) (Exception, bool) {
+	f := img.forms()
+	for _, e := range p.Exceptions {
+		if e.Active(now) && e.Glob.matchForms(f) {
+			return e, true
+		}
+	}
+	return Exception{}, false
+}
+
+// imageForms are the strings a glob is tried against, built once per match.
+type imageForms struct {
+	repository, withTag, withDigest string
+}
+
+func (i Image) forms() imageForms {
+	f := imageForms{repository: i.Repository}
+	if i.Tag != "" {
+		f.withTag = i.Repository + ":" + i.Tag
+	}
+	if i.Digest != "" {
+		f.withDigest = i.Repository + "@" + i.Digest
+	}
+	return f
+}
+
+func (g Glob) matchForms(f imageForms) bool {
+	return match(g.pattern, f.repository) ||
+		(f.withTag != "" && match(g.pattern, f.withTag)) ||
+		(f.withDigest != "" && match(g.pattern, f.withDigest))
+}
