@@ -1,0 +1,87 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
+	"github.com/imagegate/imagegate/internal/gitrepo"
+	"github.com/imagegate/imagegate/internal/setters"
+)
+
+// writeToGit applies the admitted selections to the repository in one
+// commit. Selections that were not admitted have no entry in the setters'
+// map, so their fields keep the value already in Git.
+func (r *Reconciler) writeToGit(ctx context.Context, rn *run, cfg gitrepo.Config) error {
+	images := map[setters.Policy]setters.Image{}
+	byPolicy := map[setters.Policy]*selection{}
+	for i := range rn.selections {
+		s := &rn.selections[i]
+		if !s.admitted() {
+			continue
+		}
+		key := setters.Policy{Namespace: s.policy.Namespace, Name: s.policy.Name}
+		images[key] = s.image()
+		byPolicy[key] = s
+	}
+	if len(images) == 0 {
+		return nil
+	}
+	path := "."
+	if u := rn.gate.Spec.Update; u != nil && u.Path != "" {
+		path = filepath.Clean(u.Path)
+	}
+	var applied setters.Result
+	change := func(_ context.Context, dir string) (string, bool, error) {
+		res, err := setters.Apply(dir, path, images)
+		applied = res
+		if err != nil {
+			return "", false, fmt.Errorf("rewriting %s: %w", path, err)
+		}
+		if len(res.Changes) == 0 {
+			return "", false, nil
+		}
+		msg, err := commitMessage(rn.gate, res, byPolicy)
+		return msg, err == nil, err
+	}
+	res, err := r.git().Update(ctx, cfg, change)
+	r.reportSkipped(rn.gate, applied)
+	if errors.Is(err, gitrepo.ErrInvalidConfig) {
+		return stalled(igv1.ReasonInvalidSource, "writing to %s: %v", cfg.URL, err)
+	}
+	if err != nil {
+		r.Metrics.countPush(false)
+		return failed(igv1.ReasonGitOperationFailed, fmt.Errorf("writing to %s: %w", cfg.URL, err))
+	}
+	if res.Pushed {
+		r.Metrics.countPush(true)
+		rn.gate.Status.LastPushCommit = res.Commit
+		rn.gate.Status.LastPushTime = &metav1.Time{Time: r.now()}
+		r.event(rn.gate, "Normal", "Committed", "pushed %s to %s: %s", short(res.Commit), branchOf(cfg), changedImages(applied, byPolicy))
+	}
+	return nil
+}
+
+func (r *Reconciler) reportSkipped(g *igv1.ImageGate, res setters.Result) {
+	for _, s := range res.Skipped {
+		r.event(g, "Warning", "FileSkipped", "%s holds an image policy marker but was left unchanged: %s", s.File, s.Reason)
+	}
+}
+
+func branchOf(cfg gitrepo.Config) string {
+	if cfg.PushBranch != "" {
+		return cfg.PushBranch
+	}
+	return cfg.CheckoutBranch
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	return commit
+}

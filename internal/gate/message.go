@@ -1,0 +1,149 @@
+package gate
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"text/template"
+
+	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
+	"github.com/imagegate/imagegate/internal/setters"
+	"github.com/imagegate/imagegate/internal/verify"
+)
+
+// defaultMessageTemplate lists the changed images, as Flux's default does.
+const defaultMessageTemplate = `Update images verified by imagegate
+{{ range .Changed.Changes }}
+- {{ .OldValue }} -> {{ .NewValue }}{{ end }}
+`
+
+// TemplateData is what spec.git.commit.messageTemplate sees: the fields of
+// Flux's image-automation-controller v1 template that apply.
+type TemplateData struct {
+	AutomationObject ObjectName
+	Changed          Changed
+	Values           map[string]string
+}
+
+// ObjectName is a namespace and name.
+type ObjectName struct{ Namespace, Name string }
+
+// Changed is the set of changes of one commit.
+type Changed struct {
+	// FileChanges maps each changed file to its changes.
+	FileChanges map[string][]Change
+	// Changes is every change, in file order.
+	Changes []Change
+}
+
+// Change is one setter field rewritten.
+type Change struct {
+	OldValue, NewValue, Setter string
+}
+
+// commitMessage renders the template and appends the trailers of each
+// image written: one paragraph, so `git interpret-trailers` reads them all,
+// grouped per image, each group starting with Verified-Image.
+func commitMessage(g *igv1.ImageGate, res setters.Result, byPolicy map[setters.Policy]*selection) (string, error) {
+	tmpl := defaultMessageTemplate
+	if c := g.Spec.GitSpec; c != nil && c.Commit.MessageTemplate != "" {
+		tmpl = c.Commit.MessageTemplate
+	}
+	t, err := template.New("commit").Option("missingkey=error").Parse(tmpl)
+	if err != nil {
+		return "", stalled(igv1.ReasonInvalidSource, "spec.git.commit.messageTemplate: %v", err)
+	}
+	data := TemplateData{AutomationObject: ObjectName{g.Namespace, g.Name}, Changed: changedOf(res)}
+	if c := g.Spec.GitSpec; c != nil {
+		data.Values = c.Commit.MessageTemplateValues
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", stalled(igv1.ReasonInvalidSource, "spec.git.commit.messageTemplate: %v", err)
+	}
+	return strings.TrimRight(b.String(), "\n") + "\n\n" + trailers(res, byPolicy), nil
+}
+
+func changedOf(res setters.Result) Changed {
+	c := Changed{FileChanges: map[string][]Change{}}
+	for _, ch := range res.Changes {
+		x := Change{OldValue: ch.Old, NewValue: ch.New, Setter: ch.Setter}
+		c.Changes = append(c.Changes, x)
+		c.FileChanges[ch.File] = append(c.FileChanges[ch.File], x)
+	}
+	return c
+}
+
+// trailers renders the trailer lines of the images a commit changed.
+func trailers(res setters.Result, byPolicy map[setters.Policy]*selection) string {
+	var b strings.Builder
+	for _, key := range changedPolicies(res) {
+		s := byPolicy[key]
+		if s == nil {
+			continue
+		}
+		d := s.decision
+		fmt.Fprintf(&b, "Verified-Image: %s\n", s.image().Ref())
+		if d.Policy != nil {
+			fmt.Fprintf(&b, "Verified-Policy: %s (%s)\n", d.Policy.Ref, d.Policy.Hash)
+		}
+		if d.Exception != nil {
+			fmt.Fprintf(&b, "Verified: false (exception: %s; expires %s)\n", d.Exception.Reason, d.Exception.Expires.UTC().Format("2006-01-02T15:04:05Z"))
+			continue
+		}
+		logIndex := int64(-1)
+		for _, sg := range d.Outcome.Signers {
+			fmt.Fprintf(&b, "Verified-By: %s (authority %s)\n", verifiedBy(sg), sg.Authority)
+			if sg.RekorLogIndex >= 0 && logIndex < 0 {
+				logIndex = sg.RekorLogIndex
+			}
+		}
+		if logIndex >= 0 {
+			fmt.Fprintf(&b, "Rekor-Log-Index: %d\n", logIndex)
+		}
+	}
+	return b.String()
+}
+
+// verifiedBy renders a signer as "cosign key bundle sha256:...",
+// "cosign keyless legacy ISSUER SUBJECT" or "static".
+func verifiedBy(sg verify.Signer) string {
+	if sg.Format == verify.FormatStatic {
+		return "static"
+	}
+	if rest, ok := strings.CutPrefix(sg.Identity, "key "); ok {
+		return fmt.Sprintf("cosign key %s %s", sg.Format, rest)
+	}
+	return fmt.Sprintf("cosign keyless %s %s", sg.Format, sg.Identity)
+}
+
+// changedPolicies returns the policies with at least one change, sorted.
+func changedPolicies(res setters.Result) []setters.Policy {
+	seen := map[setters.Policy]bool{}
+	var out []setters.Policy
+	for _, ch := range res.Changes {
+		if !seen[ch.Policy] {
+			seen[ch.Policy] = true
+			out = append(out, ch.Policy)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// changedImages is a short list for events.
+func changedImages(res setters.Result, byPolicy map[setters.Policy]*selection) string {
+	var parts []string
+	for _, key := range changedPolicies(res) {
+		if s := byPolicy[key]; s != nil {
+			parts = append(parts, s.image().Ref())
+		}
+	}
+	return strings.Join(parts, ", ")
+}

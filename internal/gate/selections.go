@@ -1,0 +1,139 @@
+package gate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
+	"github.com/imagegate/imagegate/internal/cache"
+	"github.com/imagegate/imagegate/internal/policy"
+	"github.com/imagegate/imagegate/internal/setters"
+	"github.com/imagegate/imagegate/internal/verify"
+)
+
+// selection is one ImagePolicy's latest choice and what the gate made of it.
+type selection struct {
+	policy   *imagev1.ImagePolicy
+	ref      imagev1.ImageRef // name, tag and (reflected) digest
+	decision cache.Decision
+	recorded bool // approved from an existing ImageVerification
+	moved    bool // the tag now points at another digest than last time
+}
+
+// admitted reports whether the selection may be written to Git.
+func (s *selection) admitted() bool { return s.decision.Admitted() && s.decision.Digest != "" }
+
+// image is what setters write for an admitted selection.
+func (s *selection) image() setters.Image {
+	return setters.Image{Name: s.ref.Name, Tag: s.ref.Tag, Digest: s.decision.Digest}
+}
+
+// selectPolicies lists the ImagePolicies of the gate's namespace that match
+// its selector and have a selection.
+func (r *Reconciler) selectPolicies(ctx context.Context, rn *run) error {
+	sel := labels.Everything()
+	if ps := rn.gate.Spec.PolicySelector; ps != nil {
+		s, err := metav1.LabelSelectorAsSelector(ps)
+		if err != nil {
+			return stalled(igv1.ReasonInvalidPolicy, "spec.policySelector: %v", err)
+		}
+		sel = s
+	}
+	var list imagev1.ImagePolicyList
+	if err := r.Client.List(ctx, &list, client.InNamespace(rn.gate.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return failed(igv1.ReasonInvalidPolicy, fmt.Errorf("listing ImagePolicies: %w", err))
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	rn.policies = list.Items
+	return nil
+}
+
+// verifySelections decides about each policy's latest selection.
+func (r *Reconciler) verifySelections(ctx context.Context, rn *run) error {
+	trust, err := r.loadTrust(ctx, rn.gate.Namespace)
+	if err != nil {
+		return err
+	}
+	previous := map[string]igv1.PolicyStatus{}
+	for _, row := range rn.gate.Status.Policies {
+		previous[row.Policy] = row
+	}
+	for i := range rn.policies {
+		ip := &rn.policies[i]
+		if ip.Status.LatestRef == nil || ip.Status.LatestRef.Name == "" || ip.Status.LatestRef.Tag == "" {
+			continue // nothing selected yet
+		}
+		s := selection{policy: ip, ref: *ip.Status.LatestRef}
+		r.decide(ctx, trust, &s)
+		if prev, ok := previous[ip.Name]; ok && prev.LatestTag == s.ref.Tag && prev.LatestDigest != "" &&
+			s.decision.Digest != "" && prev.LatestDigest != s.decision.Digest {
+			s.moved = true
+		}
+		if s.decision.Outcome.Result == verify.ResultUnavailable {
+			rn.retry = true
+		}
+		rn.selections = append(rn.selections, s)
+	}
+	return nil
+}
+
+// decide approves a selection from its ImageVerification when one is
+// current, and otherwise checks it (coalesced, cached) and records it.
+func (r *Reconciler) decide(ctx context.Context, trust *trustSet, s *selection) {
+	image := s.ref.Name + ":" + s.ref.Tag
+	if s.ref.Digest != "" {
+		image += "@" + s.ref.Digest
+	}
+	p, perr := trust.forPolicy(s.policy, image)
+	if perr != nil {
+		s.decision = deniedNoPolicy(image, perr)
+		return
+	}
+	if s.ref.Digest != "" && p != nil {
+		if iv, ok, err := r.Records.LookupVerified(ctx, s.ref.Digest, p.Hash); err == nil && ok {
+			s.decision = decisionFromRecord(image, p, iv)
+			s.recorded = true
+			return
+		}
+	}
+	s.decision = r.Checker.Check(ctx, image, p)
+	r.Metrics.countVerification(s.decision)
+	if _, err := r.Records.Record(ctx, s.decision); err != nil {
+		ctrl := fmt.Sprintf("recording ImageVerification: %v", err)
+		s.decision.Outcome.Message = joinMessage(s.decision.Outcome.Message, ctrl)
+	}
+}
+
+func joinMessage(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+func decisionFromRecord(image string, p *policy.Policy, iv *igv1.ImageVerification) cache.Decision {
+	d := cache.Decision{Image: image, Digest: iv.Spec.Digest, Policy: p, Source: cache.SourceCache}
+	d.Outcome = verify.Outcome{Digest: iv.Spec.Digest, Result: verify.ResultVerified, Reason: verify.ReasonVerified,
+		Message: "approved by ImageVerification " + iv.Name}
+	if iv.Status.VerifiedAt != nil {
+		d.Outcome.VerifiedAt = iv.Status.VerifiedAt.Time
+	}
+	for _, sg := range iv.Status.Signers {
+		idx := int64(-1)
+		if iv.Status.RekorLogIndex != nil {
+			idx = *iv.Status.RekorLogIndex
+		}
+		d.Outcome.Signers = append(d.Outcome.Signers, verify.Signer{Authority: sg.Authority, Format: verify.Format(sg.Format), Identity: sg.Identity, RekorLogIndex: idx})
+	}
+	return d
+}
+
+func deniedNoPolicy(image string, err error) cache.Decision {
+	return cache.Decision{Image: image, Outcome: verify.Outcome{Result: verify.ResultDenied, Reason: verify.ReasonNoPolicy, Message: err.Error()}}
+}

@@ -1,0 +1,126 @@
+package gitrepo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// DefaultMaxAttempts is how often Update tries when pushes keep losing
+// races against other writers.
+const DefaultMaxAttempts = 3
+
+// Signature names the author (and committer) of the commit.
+type Signature struct {
+	Name  string
+	Email string
+}
+
+// Config says where and how Update writes.
+type Config struct {
+	URL  string // https://, http://, ssh:// or scp-like git@host:path
+	Auth Auth
+
+	CheckoutBranch string // branch to clone (required; must exist)
+	// PushBranch receives the commit; default CheckoutBranch. When it
+	// already exists the commit is made on top of it, otherwise it is
+	// created from CheckoutBranch (as image-automation-controller does).
+	PushBranch string
+	// PushRefspec is pushed to in addition to PushBranch, after it, as
+	// Flux's git.push.refspec (e.g. "HEAD:refs/for/main"). Its source must
+	// be HEAD or the branch being written; force (+) and deletions are
+	// refused.
+	PushRefspec string
+	// PushOptions are sent to the server with the push (git push -o).
+	PushOptions map[string]string
+
+	Author Signature // Email required
+	Signer Signer    // optional
+
+	MaxAttempts int // default DefaultMaxAttempts
+}
+
+// Change rewrites files in dir (the worktree root) and returns the commit
+// message; ok=false means nothing to commit. It may run once per attempt,
+// each time on a fresh checkout of the remote tip, so it must derive its
+// edits from the files it finds, not from a previous run.
+type Change func(ctx context.Context, dir string) (message string, ok bool, err error)
+
+// Result reports what Update did. When the branch push succeeded but the
+// PushRefspec push failed, Update returns both a Result with Pushed=true and
+// the error.
+type Result struct {
+	Commit   string // hash of the pushed commit; "" when nothing was pushed
+	Pushed   bool   // the commit reached PushBranch
+	Attempts int    // checkouts made (1 unless a push lost a race)
+}
+
+func (c Config) withDefaults() Config {
+	if c.PushBranch == "" {
+		c.PushBranch = c.CheckoutBranch
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.URL == "":
+		return fmt.Errorf("%w: no repository URL", ErrInvalidConfig)
+	case c.CheckoutBranch == "":
+		return fmt.Errorf("%w: no checkout branch for %s", ErrInvalidConfig, redactURL(c.URL))
+	case c.Author.Email == "":
+		return fmt.Errorf("%w: no commit author email for %s", ErrInvalidConfig, redactURL(c.URL))
+	}
+	for _, b := range []string{c.CheckoutBranch, c.PushBranch} {
+		if err := plumbing.NewBranchReferenceName(b).Validate(); err != nil {
+			return fmt.Errorf("%w: invalid branch name %q: %w", ErrInvalidConfig, b, err)
+		}
+	}
+	if c.PushRefspec != "" {
+		if _, err := c.refspec(plumbing.HEAD); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refspec turns PushRefspec into a go-git refspec whose source is local,
+// the branch holding the commit: go-git skips symbolic sources such as
+// HEAD, which would silently push nothing.
+func (c Config) refspec(local plumbing.ReferenceName) (config.RefSpec, error) {
+	src, dst, found := strings.Cut(c.PushRefspec, ":")
+	switch {
+	case strings.HasPrefix(c.PushRefspec, "+"):
+		return "", fmt.Errorf("%w: push refspec %q: force (+) is not supported", ErrInvalidConfig, c.PushRefspec)
+	case !found || src == "" || dst == "":
+		return "", fmt.Errorf("%w: push refspec %q: want SRC:DST, e.g. HEAD:refs/for/main", ErrInvalidConfig, c.PushRefspec)
+	case strings.Contains(c.PushRefspec, "*"):
+		return "", fmt.Errorf("%w: push refspec %q: wildcards are not supported", ErrInvalidConfig, c.PushRefspec)
+	case !c.namesPushedCommit(src):
+		return "", fmt.Errorf("%w: push refspec %q: source must be HEAD, %s or %s", ErrInvalidConfig, c.PushRefspec, c.CheckoutBranch, c.PushBranch)
+	}
+	if !strings.HasPrefix(dst, "refs/") {
+		dst = plumbing.NewBranchReferenceName(dst).String()
+	}
+	rs := config.RefSpec(local.String() + ":" + dst)
+	if err := rs.Validate(); err != nil {
+		return "", fmt.Errorf("%w: push refspec %q: %w", ErrInvalidConfig, c.PushRefspec, err)
+	}
+	return rs, nil
+}
+
+func (c Config) namesPushedCommit(src string) bool {
+	switch src {
+	case "HEAD", "@", c.CheckoutBranch, c.PushBranch,
+		plumbing.NewBranchReferenceName(c.CheckoutBranch).String(),
+		plumbing.NewBranchReferenceName(c.PushBranch).String():
+		return true
+	}
+	return false
+}

@@ -1,0 +1,132 @@
+package gitrepo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// errNothingToCommit: the change left the tree as it was.
+var errNothingToCommit = errors.New("nothing to commit")
+
+// workspace is one on-disk checkout, reused across attempts.
+type workspace struct {
+	dir    string
+	remote *remote
+	repo   *git.Repository
+	local  plumbing.ReferenceName // local branch that receives the commit
+	base   string                 // remote branch the checkout is based on
+	tip    plumbing.Hash          // base's tip: the parent of our commit
+}
+
+// checkout brings the worktree to the remote tip of base: a shallow,
+// single-branch clone the first time, then a fetch and hard reset, so each
+// attempt starts from the remote and nothing of an earlier one survives.
+func (w *workspace) checkout(ctx context.Context, base string) error {
+	if w.repo == nil {
+		return w.clone(ctx, base)
+	}
+	return w.refresh(ctx, base)
+}
+
+func (w *workspace) clone(ctx context.Context, base string) error {
+	repo, err := git.PlainCloneContext(ctx, w.dir, false, &git.CloneOptions{
+		URL:           w.remote.url,
+		Auth:          w.remote.auth,
+		CABundle:      w.remote.caBundle,
+		ReferenceName: plumbing.NewBranchReferenceName(base),
+		SingleBranch:  true,
+		Depth:         1,
+		Tags:          git.NoTags,
+	})
+	if err != nil {
+		return w.opError("clone", base, err)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return fmt.Errorf("read HEAD of the clone of %s: %w", w.remote.display, err)
+	}
+	w.repo, w.local, w.base, w.tip = repo, head.Name(), base, head.Hash()
+	return nil
+}
+
+func (w *workspace) refresh(ctx context.Context, base string) error {
+	tracking := plumbing.NewRemoteReferenceName(git.DefaultRemoteName, base)
+	err := w.repo.FetchContext(ctx, &git.FetchOptions{
+		RefSpecs: []config.RefSpec{config.RefSpec("+" + plumbing.NewBranchReferenceName(base).String() + ":" + tracking.String())},
+		Auth:     w.remote.auth,
+		CABundle: w.remote.caBundle,
+		Depth:    1,
+		Tags:     git.NoTags,
+		Force:    true,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return w.opError("fetch", base, err)
+	}
+	ref, err := w.repo.Reference(tracking, true)
+	if err != nil {
+		return fmt.Errorf("fetched %s of %s but cannot read it: %w", base, w.remote.display, err)
+	}
+	wt, err := w.repo.Worktree()
+	if err != nil {
+		return fmt.Errorf("open worktree: %w", err)
+	}
+	// The hard reset moves our local branch to the new tip and drops the
+	// commit that lost the race; Clean removes files it had added.
+	if err := wt.Reset(&git.ResetOptions{Commit: ref.Hash(), Mode: git.HardReset}); err != nil {
+		return fmt.Errorf("reset worktree to %s of %s: %w", base, w.remote.display, err)
+	}
+	if err := wt.Clean(&git.CleanOptions{Dir: true}); err != nil {
+		return fmt.Errorf("clean worktree: %w", err)
+	}
+	w.base, w.tip = base, ref.Hash()
+	return nil
+}
+
+// commit stages every change in the worktree (new, modified, deleted files;
+// .gitignore respected) and commits it on top of the base tip.
+func (w *workspace) commit(message string, author Signature, signer Signer) (plumbing.Hash, error) {
+	wt, err := w.repo.Worktree()
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("open worktree: %w", err)
+	}
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("stage changes in %s: %w", w.remote.display, err)
+	}
+	sig := &object.Signature{Name: author.Name, Email: author.Email, When: time.Now()}
+	hash, err := wt.Commit(normalizeMessage(message), &git.CommitOptions{
+		Author:    sig,
+		Committer: sig,
+		Parents:   []plumbing.Hash{w.tip},
+		Signer:    signer,
+	})
+	switch {
+	case errors.Is(err, git.ErrEmptyCommit):
+		return plumbing.ZeroHash, errNothingToCommit
+	case err != nil:
+		return plumbing.ZeroHash, &Error{Op: "commit", URL: w.remote.display, Branch: w.base, Err: err}
+	}
+	return hash, nil
+}
+
+// normalizeMessage ends the message with one newline, as `git commit` does,
+// so that trailers in its last paragraph parse.
+func normalizeMessage(m string) string {
+	return strings.TrimRight(m, " \t\n") + "\n"
+}
+
+func (w *workspace) opError(op, branch string, err error) error {
+	kind := classifyTransport(err)
+	var noRef git.NoMatchingRefSpecError
+	if kind == nil && (errors.Is(err, noRef) || errors.Is(err, plumbing.ErrReferenceNotFound)) {
+		kind = ErrBranchNotFound
+	}
+	return &Error{Op: op, URL: w.remote.display, Branch: branch, Kind: kind, Err: err}
+}
