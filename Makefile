@@ -49,6 +49,10 @@ vet:
 lint: $(GOLANGCI_LINT)
 	$(GOLANGCI_LINT) run ./...
 
+.PHONY: demo
+demo: test-deps ## The gate end to end on a local sandbox: signed tag committed, unsigned blocked.
+	cd e2e && go test -count=1 -run '^TestDemo$$' .
+
 .PHONY: bench
 bench: test-deps ## Benchmarks (figures go to docs/benchmarks.md).
 	go test -run '^$$' -bench . -benchmem ./...

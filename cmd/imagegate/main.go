@@ -22,7 +22,9 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"version": {"print the version", runVersion},
+		"version":    {"print the version", runVersion},
+		"verify":     {"verify images against trust policy files, like cosign verify", runVerify},
+		"controller": {"run the ImageGate controller (the pre-commit gate)", runController},
 	}
 }
 

@@ -4,20 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
 
-	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
-	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
+	"github.com/imagegate/imagegate/internal/scheme"
 )
 
 // ErrNoControlPlane says the etcd and kube-apiserver binaries are missing.
@@ -44,17 +42,7 @@ func WithValidatingWebhooks(cfgs ...*admissionv1.ValidatingWebhookConfiguration)
 }
 
 // Scheme returns a scheme with the built-in, imagegate and Flux types.
-func Scheme() *k8sruntime.Scheme {
-	s := k8sruntime.NewScheme()
-	for _, add := range []func(*k8sruntime.Scheme) error{
-		clientgoscheme.AddToScheme, igv1.AddToScheme, imagev1.AddToScheme, sourcev1.AddToScheme,
-	} {
-		if err := add(s); err != nil {
-			panic(err)
-		}
-	}
-	return s
-}
+func Scheme() *k8sruntime.Scheme { return scheme.New() }
 
 // NewControlPlane starts a control plane; Stop it when done. Use it from
 // TestMain to share one control plane across a package's tests.
@@ -115,4 +103,37 @@ func ModuleRoot() string {
 		panic("testenv: no caller information")
 	}
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// KubeconfigFile writes a kubeconfig for a user of the control plane (with
+// the given groups, e.g. "system:masters") and returns its path, for
+// running imagegate's binary against it.
+func (cp *ControlPlane) KubeconfigFile(t testing.TB, user string, groups ...string) string {
+	t.Helper()
+	u, err := cp.Env.AddUser(envtest.User{Name: user, Groups: groups}, nil)
+	if err != nil {
+		t.Fatalf("adding user %s: %v", user, err)
+	}
+	b, err := u.KubeConfig()
+	if err != nil {
+		t.Fatalf("kubeconfig for %s: %v", user, err)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// BuildImagegate builds cmd/imagegate into a temporary directory and
+// returns the binary's path.
+func BuildImagegate(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "imagegate")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/imagegate")
+	cmd.Dir = ModuleRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/imagegate: %v\n%s", err, out)
+	}
+	return bin
 }

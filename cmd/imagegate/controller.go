@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/imagegate/imagegate/internal/gate"
+	"github.com/imagegate/imagegate/internal/records"
+	"github.com/imagegate/imagegate/internal/registry"
+	"github.com/imagegate/imagegate/internal/scheme"
+)
+
+type controllerFlags struct {
+	common      commonFlags
+	leaderElect bool
+	leaderNS    string
+	concurrency int
+	kubeconfig  string
+}
+
+func runController(ctx context.Context, args []string, _, stderr io.Writer) int {
+	var f controllerFlags
+	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f.common.register(fs, ":8080", ":8081")
+	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader so that one replica reconciles at a time")
+	fs.StringVar(&f.leaderNS, "leader-election-namespace", "", "namespace of the leader election lease (default: the pod's)")
+	fs.IntVar(&f.concurrency, "concurrent", 4, "ImageGates reconciled in parallel")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster or $KUBECONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	log, err := f.common.logger(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "imagegate controller: %v\n", err)
+		return exitUsage
+	}
+	if err := startController(ctx, f); err != nil {
+		log.Error(err, "controller stopped")
+		return 1
+	}
+	return 0
+}
+
+func startController(ctx context.Context, f controllerFlags) error {
+	cfg, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme.New(),
+		Metrics:                 metricsserver.Options{BindAddress: f.common.metricsAddr},
+		HealthProbeBindAddress:  f.common.probeAddr,
+		LeaderElection:          f.leaderElect,
+		LeaderElectionID:        "imagegate-controller.imagegate.dev",
+		LeaderElectionNamespace: f.leaderNS,
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+	_, checker := f.common.checker(func() registry.Options { return registry.Options{Keychain: authn.DefaultKeychain} })
+	rec := &gate.Reconciler{
+		Client:  mgr.GetClient(),
+		Checker: checker,
+		Records: records.NewStore(mgr.GetClient(), mgr.GetClient(), checker.TTL, nil),
+		Events:  mgr.GetEventRecorder("imagegate-controller"),
+		Metrics: gate.NewMetrics(metrics.Registry),
+	}
+	if err := rec.SetupWithManager(mgr, f.concurrency); err != nil {
+		return fmt.Errorf("setting up the ImageGate controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}

@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
+	"github.com/imagegate/imagegate/internal/testenv"
+)
+
+// say prints a line of the demo's story. Tests may write to stdout; `make
+// demo` runs this test without -v so the story is all that shows.
+func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: %s # {"$imagepolicy": "shop:web"}
+`
+
+// TestDemo is the main job end to end: a signed tag is committed to Git
+// as tag@digest with trailers, an unsigned one is blocked and Git keeps
+// the verified image.
+func TestDemo(t *testing.T) {
+	ctx := context.Background()
+	cp := testenv.StartControlPlane(t)
+	reg := testenv.NewRegistry(t)
+	git := testenv.NewGitServer(t)
+	key := testenv.NewCosignKey(t)
+	say("imagegate demo: a local API server, a registry on %s and a git server on %s", reg.Host(), git.URL())
+
+	signed := reg.PushImage(t, "shop/web", "1.0.0")
+	testenv.SignLegacy(t, signed, key)
+	unsigned := reg.PushImage(t, "shop/web", "1.1.0")
+	say("registry: %s:1.0.0 is signed with the release key; %s:1.1.0 is not signed", reg.Repo("shop/web"), reg.Repo("shop/web"))
+
+	repoURL := git.CreateRepo(t, "fleet", fstest.MapFS{
+		"apps/web/deployment.yaml": &fstest.MapFile{Data: []byte(fmt.Sprintf(deployment, reg.Repo("shop/web")+":0.9.0"))},
+	})
+	say("git: fleet repository, apps/web/deployment.yaml runs %s:0.9.0 with a setter marker", reg.Repo("shop/web"))
+
+	must(t, cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}))
+	must(t, cp.Client.Create(ctx, testenv.ClusterTrustPolicy("release-signed", testenv.KeyPolicySpec(reg.Host()+"/shop/**", key.PublicPEM))))
+	must(t, cp.Client.Create(ctx, testenv.GitRepository("shop", "fleet", repoURL, "main")))
+	must(t, cp.Client.Create(ctx, testenv.ImageGate("shop", "web", "fleet", "./apps", func(g *igv1.ImageGate) {
+		g.Spec.Interval = metav1.Duration{Duration: time.Minute}
+	})))
+	must(t, cp.Client.Create(ctx, testenv.ImagePolicy("shop", "web", nil)))
+	say("cluster: ClusterTrustPolicy release-signed (one cosign key, require all), ImageGate shop/web writing ./apps")
+
+	stop := startController(t, cp)
+	defer stop()
+
+	say("\n1. image-reflector-controller selects 1.0.0 (signed)")
+	selectTag(t, cp, reg.Repo("shop/web"), "1.0.0", signed.DigestStr())
+	g := waitFor(t, cp, func(g *igv1.ImageGate) bool {
+		return len(g.Status.Policies) == 1 && g.Status.Policies[0].Verified && g.Status.LastPushCommit != ""
+	})
+	say("   ImageGate: %s; pushed %s", readyMessage(g), g.Status.LastPushCommit[:12])
+	want := reg.Repo("shop/web") + ":1.0.0@" + signed.DigestStr()
+	file := git.File(t, "fleet", "main", "apps/web/deployment.yaml")
+	if !strings.Contains(file, want) {
+		t.Fatalf("Git does not hold %s:\n%s", want, file)
+	}
+	say("   git now runs: %s", want)
+
+	say("\n2. image-reflector-controller selects 1.1.0 (unsigned)")
+	selectTag(t, cp, reg.Repo("shop/web"), "1.1.0", unsigned.DigestStr())
+	g = waitFor(t, cp, func(g *igv1.ImageGate) bool {
+		return len(g.Status.Policies) == 1 && g.Status.Policies[0].LatestTag == "1.1.0" && blocked(g)
+	})
+	row := g.Status.Policies[0]
+	say("   ImageGate Blocked: %s", condMessage(g, igv1.BlockedCondition))
+	say("   status row: verified=%v reason=%s; Git keeps %s", row.Verified, row.Reason, row.LastVerifiedRef)
+	if after := git.File(t, "fleet", "main", "apps/web/deployment.yaml"); after != file || row.Reason != "NoSignature" || row.LastVerifiedRef != want {
+		t.Fatalf("the unsigned image changed Git or was not reported: row %+v\n%s", row, after)
+	}
+
+	say("\n3. the real git log of fleet/main:")
+	for _, line := range git.Log(t, "fleet", "main") {
+		say("   %s", line)
+	}
+	say("\n   the gate's commit message, trailers included:")
+	for _, line := range strings.Split(strings.TrimSpace(git.CommitMessage(t, "fleet", "main")), "\n") {
+		say("   | %s", line)
+	}
+	if n := len(git.Log(t, "fleet", "main")); n != 2 {
+		t.Fatalf("%d commits in fleet/main, want the seed and the gate's", n)
+	}
+	say("\ndone: the signed tag was committed as tag@digest; the unsigned one was blocked and never reached Git.")
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startController runs the real imagegate binary against the control plane
+// and returns a function that stops it and waits for it to exit.
+func startController(t *testing.T, cp *testenv.ControlPlane) func() {
+	t.Helper()
+	bin := testenv.BuildImagegate(t)
+	kubeconfig := cp.KubeconfigFile(t, "imagegate-controller", "system:masters")
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "controller", "--kubeconfig", kubeconfig, "--leader-elect=false",
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--allow-insecure-registry")
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	must(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-done; err != nil {
+			t.Errorf("controller exited with %v; logs:\n%s", err, logs.String())
+		}
+		if t.Failed() {
+			fmt.Fprintf(os.Stderr, "controller logs:\n%s\n", logs.String())
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func selectTag(t *testing.T, cp *testenv.ControlPlane, name, tag, digest string) {
+	t.Helper()
+	var ip imagev1.ImagePolicy
+	must(t, cp.Client.Get(context.Background(), client.ObjectKey{Namespace: "shop", Name: "web"}, &ip))
+	ip.Status.LatestRef = &imagev1.ImageRef{Name: name, Tag: tag, Digest: digest}
+	must(t, cp.Client.Status().Update(context.Background(), &ip))
+}
+
+// waitFor polls the ImageGate until cond holds; the deadline only stops a
+// broken run from hanging.
+func waitFor(t *testing.T, cp *testenv.ControlPlane, cond func(*igv1.ImageGate) bool) *igv1.ImageGate {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var g igv1.ImageGate
+		must(t, cp.Client.Get(context.Background(), client.ObjectKey{Namespace: "shop", Name: "web"}, &g))
+		if cond(&g) {
+			return &g
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ImageGate never reached the expected state; status: %+v", g.Status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func blocked(g *igv1.ImageGate) bool {
+	for _, c := range g.Status.Conditions {
+		if c.Type == igv1.BlockedCondition {
+			return c.Status == metav1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func condMessage(g *igv1.ImageGate, typ string) string {
+	for _, c := range g.Status.Conditions {
+		if c.Type == typ {
+			return c.Reason + ": " + c.Message
+		}
+	}
+	return ""
+}
+
+func readyMessage(g *igv1.ImageGate) string { return condMessage(g, igv1.ReadyCondition) }

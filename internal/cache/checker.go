@@ -1,0 +1,162 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/imagegate/imagegate/internal/policy"
+	"github.com/imagegate/imagegate/internal/registry"
+	"github.com/imagegate/imagegate/internal/verify"
+)
+
+// Resolver turns references into digests (internal/registry.Client).
+type Resolver interface {
+	ParseReference(s string) (name.Reference, error)
+	Resolve(ctx context.Context, ref name.Reference) (name.Digest, error)
+}
+
+// DigestVerifier verifies one digest under one policy (internal/verify).
+type DigestVerifier interface {
+	Verify(ctx context.Context, d name.Digest, p *policy.Policy) verify.Outcome
+}
+
+// Decision is what imagegate concluded about one image reference.
+type Decision struct {
+	// Image is the reference as it was asked for.
+	Image string
+	// Parsed is the normalised reference.
+	Parsed policy.Image
+	// Digest the reference resolved to; empty when it could not be resolved.
+	Digest string
+	// Policy that decided; nil for NoPolicy and InvalidReference.
+	Policy *policy.Policy
+	// Outcome of the verification, or of the step that ended it.
+	Outcome verify.Outcome
+	// Exception that admitted the image unverified, if any.
+	Exception *policy.Exception
+	// Source says whether the verification ran, was shared, or was cached.
+	Source Source
+}
+
+// Admitted reports whether the image may be written or run: verified, or
+// excepted.
+func (d Decision) Admitted() bool {
+	return d.Outcome.Result == verify.ResultVerified || d.Outcome.Result == verify.ResultException
+}
+
+// CheckerOptions configure a Checker.
+type CheckerOptions struct {
+	// VerifiedTTL is how long a verified result is trusted; default 12h.
+	VerifiedTTL time.Duration
+	// DeniedTTL is how long a permanent denial is kept; default 1m.
+	DeniedTTL time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Checker is the one way imagegate decides about an image: normalise,
+// apply exceptions, resolve the tag, then verify the digest through a
+// coalescing cache keyed by (digest, policy hash).
+type Checker struct {
+	resolver Resolver
+	verifier DigestVerifier
+	cache    *Cache[verify.Outcome]
+	now      func() time.Time
+	opts     CheckerOptions
+}
+
+// NewChecker returns a Checker.
+func NewChecker(r Resolver, v DigestVerifier, opts CheckerOptions) *Checker {
+	if opts.VerifiedTTL <= 0 {
+		opts.VerifiedTTL = 12 * time.Hour
+	}
+	if opts.DeniedTTL <= 0 {
+		opts.DeniedTTL = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	c := &Checker{resolver: r, verifier: v, now: opts.Now, opts: opts}
+	c.cache = New(Options[verify.Outcome]{TTL: c.ttl, Now: opts.Now})
+	return c
+}
+
+// TTL returns how long an outcome may be relied on: verified ones for
+// VerifiedTTL, permanent denials for DeniedTTL, anything else not at all.
+func (c *Checker) TTL(o verify.Outcome) time.Duration { return c.ttl(o) }
+
+func (c *Checker) ttl(o verify.Outcome) time.Duration {
+	switch o.Result {
+	case verify.ResultVerified:
+		return c.opts.VerifiedTTL
+	case verify.ResultDenied:
+		return c.opts.DeniedTTL
+	default:
+		return 0
+	}
+}
+
+// Cache exposes the cache for metrics (Calls, Hits).
+func (c *Checker) Cache() *Cache[verify.Outcome] { return c.cache }
+
+// Check decides about image under p. p nil means no policy covers it.
+func (c *Checker) Check(ctx context.Context, image string, p *policy.Policy) Decision {
+	d := Decision{Image: image, Policy: p}
+	ref, err := c.resolver.ParseReference(image)
+	if err != nil {
+		return d.end(verify.ResultDenied, verify.ReasonInvalidReference, fmt.Sprintf("image reference %q cannot be parsed: %v", image, err))
+	}
+	if d.Parsed, err = policy.ParseImage(image); err != nil {
+		return d.end(verify.ResultDenied, verify.ReasonInvalidReference, err.Error())
+	}
+	if p == nil {
+		return d.end(verify.ResultDenied, verify.ReasonNoPolicy,
+			fmt.Sprintf("no TrustPolicy or ClusterTrustPolicy covers %s; add one whose images glob matches it", d.Parsed))
+	}
+	digest, err := c.resolver.Resolve(ctx, ref)
+	if err != nil {
+		return d.resolveFailed(ctx, err)
+	}
+	d.Digest = digest.DigestStr()
+	if e, ok := p.ExceptionFor(d.Parsed, c.now()); ok {
+		d.Exception = &e
+		return d.end(verify.ResultException, verify.ReasonException,
+			fmt.Sprintf("admitted unverified under an exception of %s %s: %s (expires %s)", p.Ref.Kind, p.Ref, e.Reason, expiry(e)))
+	}
+	out, src, err := c.cache.Get(ctx, Key{Digest: d.Digest, PolicyHash: p.Hash}, func(ctx context.Context) verify.Outcome {
+		return c.verifier.Verify(ctx, digest, p)
+	})
+	if err != nil {
+		return d.end(verify.ResultUnavailable, verify.ReasonUnavailable, "gave up waiting for the verification: "+err.Error())
+	}
+	d.Outcome, d.Source = out, src
+	return d
+}
+
+func (d Decision) resolveFailed(ctx context.Context, err error) Decision {
+	switch {
+	case errors.Is(err, registry.ErrTagNotFound):
+		return d.end(verify.ResultDenied, verify.ReasonTagNotFound, fmt.Sprintf("%s: the tag does not exist in the registry", d.Parsed))
+	case registry.IsTransient(err) || ctx.Err() != nil:
+		return d.end(verify.ResultUnavailable, verify.ReasonUnavailable, fmt.Sprintf("resolving %s: %v (transient: retry)", d.Parsed, err))
+	default:
+		return d.end(verify.ResultDenied, verify.ReasonNotPullable, fmt.Sprintf("resolving %s: %v (check the pull credentials)", d.Parsed, err))
+	}
+}
+
+func (d Decision) end(r verify.Result, reason verify.Reason, msg string) Decision {
+	d.Outcome = verify.Outcome{Digest: d.Digest, Result: r, Reason: reason, Message: msg}
+	d.Source = SourceCall
+	return d
+}
+
+func expiry(e policy.Exception) string {
+	if e.Expires.IsZero() {
+		return "never"
+	}
+	return e.Expires.UTC().Format(time.RFC3339)
+}

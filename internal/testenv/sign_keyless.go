@@ -1,0 +1,202 @@
+package testenv
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
+)
+
+// CosignSignPredicateType is the in-toto predicate of a cosign 3 image
+// signature.
+const CosignSignPredicateType = "https://sigstore.dev/cosign/sign/v1"
+
+// TestSigstore is a private Sigstore made at test time: a Fulcio CA that
+// issues short-lived certificates for any OIDC issuer and subject, a Rekor
+// log key, and a timestamp authority (sigstore-go's VirtualSigstore). Its
+// trusted root lists no certificate transparency logs, because the
+// virtual CA's certificates carry no SCTs.
+type TestSigstore struct {
+	vs       *ca.VirtualSigstore
+	rootJSON []byte
+	root     *root.TrustedRoot
+}
+
+// NewTestSigstore creates the CA and keys and its trusted root.
+func NewTestSigstore(t testing.TB) *TestSigstore {
+	t.Helper()
+	vs, err := ca.NewVirtualSigstore()
+	if err != nil {
+		t.Fatalf("testenv: virtual sigstore: %v", err)
+	}
+	// The virtual Rekor log's ID is its hex key ID as bytes; a trusted root
+	// carries the raw key ID, so convert before serialising.
+	logs := map[string]*root.TransparencyLog{}
+	for id, l := range vs.RekorLogs() {
+		c := *l
+		if c.ID, err = hex.DecodeString(id); err != nil {
+			t.Fatalf("testenv: rekor log id %q: %v", id, err)
+		}
+		logs[id] = &c
+	}
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, vs.FulcioCertificateAuthorities(),
+		map[string]*root.TransparencyLog{}, vs.TimestampingAuthorities(), logs)
+	if err != nil {
+		t.Fatalf("testenv: trusted root: %v", err)
+	}
+	raw, err := tr.MarshalJSON()
+	if err != nil {
+		t.Fatalf("testenv: trusted root JSON: %v", err)
+	}
+	// Parse the JSON back, so TrustedMaterial is exactly what a policy
+	// compiled from TrustedRootJSON holds.
+	parsed, err := root.NewTrustedRootFromJSON(raw)
+	if err != nil {
+		t.Fatalf("testenv: parse trusted root JSON: %v", err)
+	}
+	return &TestSigstore{vs: vs, rootJSON: raw, root: parsed}
+}
+
+// TrustedMaterial is the trusted root (Fulcio CA, Rekor key, TSA) as a
+// compiled keyless authority holds it.
+func (s *TestSigstore) TrustedMaterial() root.TrustedMaterial { return s.root }
+
+// TrustedRootJSON is the trusted_root.json form of TrustedMaterial, what a
+// TrustPolicy's keyless.trustedRoot Secret holds.
+func (s *TestSigstore) TrustedRootJSON(t testing.TB) []byte {
+	t.Helper()
+	return append([]byte(nil), s.rootJSON...)
+}
+
+// SignBundle signs d as cosign 3 does keyless: a certificate for subject
+// (as an email SAN) from issuer, a DSSE in-toto statement with the cosign
+// sign predicate and d as subject, a Rekor entry with inclusion proof and
+// promise, and an RFC 3161 timestamp; pushed as a bundle referrer of d.
+func (s *TestSigstore) SignBundle(t testing.TB, d name.Digest, issuer, subject string) {
+	t.Helper()
+	b := s.bundle(t, statementFor(t, d), issuer, subject)
+	PushReferrer(t, d, SigstoreBundleArtifactType, SigstoreBundleArtifactType, b, map[string]string{
+		"dev.sigstore.bundle.content":       "dsse-envelope",
+		"dev.sigstore.bundle.predicateType": CosignSignPredicateType,
+	})
+}
+
+// statementFor is the in-toto statement cosign 3 signs for an image.
+func statementFor(t testing.TB, d name.Digest) []byte {
+	t.Helper()
+	h := d.DigestStr()[len("sha256:"):]
+	stmt := map[string]any{
+		"_type":         "https://in-toto.io/Statement/v1",
+		"subject":       []any{map[string]any{"name": d.Context().Name(), "digest": map[string]string{"sha256": h}}},
+		"predicateType": CosignSignPredicateType,
+		"predicate":     map[string]any{},
+	}
+	raw, err := json.Marshal(stmt)
+	if err != nil {
+		t.Fatalf("testenv: encode statement: %v", err)
+	}
+	return raw
+}
+
+// bundle signs statement and assembles a v0.3 bundle's JSON.
+func (s *TestSigstore) bundle(t testing.TB, statement []byte, issuer, subject string) []byte {
+	t.Helper()
+	// Integrated a minute after now: inside the 10-minute certificate the
+	// virtual CA issues from now, whatever the second truncation.
+	ent, err := s.vs.AttestAtTime(subject, issuer, statement, time.Now().Add(time.Minute), true)
+	if err != nil {
+		t.Fatalf("testenv: keyless sign: %v", err)
+	}
+	vc, err := ent.VerificationContent()
+	if err != nil {
+		t.Fatalf("testenv: certificate: %v", err)
+	}
+	sc, err := ent.SignatureContent()
+	if err != nil {
+		t.Fatalf("testenv: envelope: %v", err)
+	}
+	env := sc.EnvelopeContent().RawEnvelope()
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		t.Fatalf("testenv: envelope payload: %v", err)
+	}
+	sig, err := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
+	if err != nil {
+		t.Fatalf("testenv: envelope signature: %v", err)
+	}
+	timestamps, err := ent.Timestamps()
+	if err != nil {
+		t.Fatalf("testenv: timestamps: %v", err)
+	}
+	entries, err := ent.TlogEntries()
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("testenv: tlog entries: %v (%d)", err, len(entries))
+	}
+	pb := &protobundle.Bundle{
+		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
+		VerificationMaterial: &protobundle.VerificationMaterial{
+			Content: &protobundle.VerificationMaterial_Certificate{
+				Certificate: &protocommon.X509Certificate{RawBytes: vc.Certificate().Raw},
+			},
+			TlogEntries:               []*protorekor.TransparencyLogEntry{s.logEntry(t, entries[0])},
+			TimestampVerificationData: &protobundle.TimestampVerificationData{},
+		},
+		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
+			Payload:     payload,
+			PayloadType: env.PayloadType,
+			Signatures:  []*protodsse.Signature{{Sig: sig}},
+		}},
+	}
+	for _, ts := range timestamps {
+		pb.VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps = append(
+			pb.VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps,
+			&protocommon.RFC3161SignedTimestamp{SignedTimestamp: ts})
+	}
+	b, err := sgbundle.NewBundle(pb) // validates the v0.3 rules
+	if err != nil {
+		t.Fatalf("testenv: bundle: %v", err)
+	}
+	raw, err := b.MarshalJSON()
+	if err != nil {
+		t.Fatalf("testenv: encode bundle: %v", err)
+	}
+	return raw
+}
+
+// logEntry completes the virtual log's entry with what a bundle needs: the
+// kind and version of the body and a signed entry timestamp (the inclusion
+// promise), which the virtual log keeps unexported.
+func (s *TestSigstore) logEntry(t testing.TB, e *tlog.Entry) *protorekor.TransparencyLogEntry {
+	t.Helper()
+	tle := e.TransparencyLogEntry()
+	var body struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	if err := json.Unmarshal(tle.GetCanonicalizedBody(), &body); err != nil {
+		t.Fatalf("testenv: log entry body: %v", err)
+	}
+	set, err := s.vs.RekorSignPayload(tlog.RekorPayload{
+		Body:           base64.StdEncoding.EncodeToString(tle.GetCanonicalizedBody()),
+		IntegratedTime: tle.GetIntegratedTime(),
+		LogIndex:       tle.GetLogIndex(),
+		LogID:          hex.EncodeToString(tle.GetLogId().GetKeyId()),
+	})
+	if err != nil {
+		t.Fatalf("testenv: signed entry timestamp: %v", err)
+	}
+	tle.KindVersion = &protorekor.KindVersion{Kind: body.Kind, Version: body.APIVersion}
+	tle.InclusionPromise = &protorekor.InclusionPromise{SignedEntryTimestamp: set}
+	return tle
+}

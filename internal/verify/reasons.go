@@ -1,0 +1,80 @@
+package verify
+
+// Result is the verdict of a verification.
+type Result string
+
+// Results. Verify itself returns only Verified, Denied and Unavailable;
+// Exception is recorded by callers that admit an image under a policy
+// exception without verifying it.
+const (
+	// ResultVerified: enough authorities verified the exact digest.
+	ResultVerified Result = "Verified"
+	// ResultDenied: a permanent failure; retrying will not change it until
+	// the image, its signatures or the policy change.
+	ResultDenied Result = "Denied"
+	// ResultException: admitted unverified under an active policy exception.
+	ResultException Result = "Exception"
+	// ResultUnavailable: the registry could not be asked (timeouts, 5xx,
+	// 429, refused connections); retry, never cache as a denial.
+	ResultUnavailable Result = "Unavailable"
+)
+
+// Reason is a machine-readable code saying why a Result was reached. Every
+// reason imagegate reports is defined here.
+type Reason string
+
+// Reasons.
+const (
+	// ReasonVerified: the signatures of enough authorities verified.
+	ReasonVerified Reason = "Verified"
+	// ReasonNoSignature: the image has no cosign signature at all, neither a
+	// legacy .sig tag nor a Sigstore bundle referrer. Sign the image.
+	ReasonNoSignature Reason = "NoSignature"
+	// ReasonNoMatchingSignature: signatures exist but none verified for any
+	// authority (other key, other identity, or made for another digest).
+	ReasonNoMatchingSignature Reason = "NoMatchingSignature"
+	// ReasonThresholdNotMet: some authorities verified, fewer than the
+	// policy's require rule needs.
+	ReasonThresholdNotMet Reason = "ThresholdNotMet"
+	// ReasonStaticFail: every authority that did not verify is a static
+	// authority with action fail.
+	ReasonStaticFail Reason = "StaticFail"
+	// ReasonSignatureUnreadable: the registry answered the signature lookup
+	// with a permanent error (401, 403, a malformed index) and nothing
+	// verified. Check pull credentials and the signature artifacts.
+	ReasonSignatureUnreadable Reason = "SignatureUnreadable"
+	// ReasonNotPullable: signatures verified but the registry refuses to
+	// serve the image (pullability probe enabled in the policy).
+	ReasonNotPullable Reason = "NotPullable"
+	// ReasonUnavailable: the registry could not be asked; transient.
+	ReasonUnavailable Reason = "Unavailable"
+	// ReasonInvalidPolicy: the compiled policy cannot verify anything (no
+	// authorities, a keyless authority without a trusted root, ...). Fix
+	// the TrustPolicy.
+	ReasonInvalidPolicy Reason = "InvalidPolicy"
+	// ReasonNoPolicy: no TrustPolicy matches the image (orchestration).
+	ReasonNoPolicy Reason = "NoPolicy"
+	// ReasonTagNotFound: the tag does not exist in the registry
+	// (orchestration, when resolving a tag to a digest).
+	ReasonTagNotFound Reason = "TagNotFound"
+	// ReasonInvalidReference: the image reference cannot be parsed
+	// (orchestration).
+	ReasonInvalidReference Reason = "InvalidReference"
+	// ReasonException: admitted under an active policy exception
+	// (orchestration); recorded as unverified.
+	ReasonException Reason = "Exception"
+)
+
+// Format says how a signature was stored and checked.
+type Format string
+
+// Formats.
+const (
+	// FormatBundle: a Sigstore bundle attached as an OCI referrer (cosign 3).
+	FormatBundle Format = "bundle"
+	// FormatLegacy: a simple-signing signature in a sha256-<hex>.sig tag
+	// (cosign 2 default).
+	FormatLegacy Format = "legacy"
+	// FormatStatic: a static authority; nothing was read from the image.
+	FormatStatic Format = "static"
+)

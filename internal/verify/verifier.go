@@ -1,0 +1,136 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/imagegate/imagegate/internal/policy"
+)
+
+// Registry is what verification needs from internal/registry: remote
+// options carrying the guarded transport and a shared Puller, and the
+// pullability probe.
+type Registry interface {
+	RemoteOptions(ctx context.Context) []remote.Option
+	Probe(ctx context.Context, d name.Digest, platforms []v1.Platform) error
+}
+
+// Verifier verifies image digests under compiled policies. It is safe for
+// concurrent use and keeps no per-image state: caching and coalescing are
+// internal/cache's.
+type Verifier struct {
+	reg Registry
+	now func() time.Time
+}
+
+// Option configures a Verifier.
+type Option func(*Verifier)
+
+// WithClock sets the clock that stamps Outcome.VerifiedAt.
+func WithClock(now func() time.Time) Option {
+	return func(v *Verifier) { v.now = now }
+}
+
+// New returns a Verifier reading signatures through reg.
+func New(reg Registry, opts ...Option) *Verifier {
+	v := &Verifier{reg: reg, now: time.Now}
+	for _, o := range opts {
+		o(v)
+	}
+	return v
+}
+
+// Verify checks the signatures of the image at d under p. It never returns
+// Exception (that is the caller's) and never an error: transient trouble is
+// Result Unavailable with the cause in Message.
+func (v *Verifier) Verify(ctx context.Context, d name.Digest, p *policy.Policy) Outcome {
+	out := v.verify(ctx, d, p)
+	out.Digest = d.DigestStr()
+	out.VerifiedAt = v.now()
+	if out.Message != "" {
+		out.Message = fmt.Sprintf("%s%s: %s", d, policyName(p), out.Message)
+	}
+	return out
+}
+
+func (v *Verifier) verify(ctx context.Context, d name.Digest, p *policy.Policy) Outcome {
+	if p == nil {
+		return Outcome{Result: ResultDenied, Reason: ReasonNoPolicy, Message: "no trust policy given"}
+	}
+	if len(p.Authorities) == 0 {
+		return Outcome{Result: ResultDenied, Reason: ReasonInvalidPolicy, Message: "the policy has no authorities; add a key, keyless or static authority"}
+	}
+	h, err := v1.NewHash(d.DigestStr())
+	if err != nil || h.Algorithm != "sha256" {
+		return Outcome{Result: ResultDenied, Reason: ReasonInvalidReference, Message: "only sha256 image digests can be verified"}
+	}
+	f := &fetched{digest: d, hash: h}
+	if needsSignatures(p) {
+		f = v.fetch(ctx, d, h)
+	}
+	results := checkAll(ctx, p, f)
+	out := Outcome{Authorities: results}
+	needed := max(p.Require.Needed(len(p.Authorities)), 1)
+	out.Result, out.Reason, out.Message = decision(results, needed, f.counts())
+	if out.Result != ResultVerified {
+		return withFetchError(ctx, out, f)
+	}
+	out.Signers = signersOf(results)
+	if p.Pullability.Enabled {
+		return v.probe(ctx, d, p, out)
+	}
+	return out
+}
+
+// withFetchError turns a denial into Unavailable when a signature listing
+// failed transiently: the missing signatures might have verified. A
+// verified outcome stands even then, because what verified is proven.
+func withFetchError(ctx context.Context, out Outcome, f *fetched) Outcome {
+	err := f.err()
+	if err == nil {
+		return out
+	}
+	if isTransient(ctx, err) {
+		out.Result, out.Reason = ResultUnavailable, ReasonUnavailable
+		out.Message = fmt.Sprintf("registry unavailable while reading signatures, retry later: %v", err)
+		return out
+	}
+	out.Reason = ReasonSignatureUnreadable
+	out.Message = fmt.Sprintf("the registry refused the signature lookup: %v; check pull credentials and the signature artifacts", err)
+	return out
+}
+
+func needsSignatures(p *policy.Policy) bool {
+	for _, a := range p.Authorities {
+		if a.Static == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAll evaluates the authorities in parallel. Verification is local CPU
+// work on signatures already fetched; ctx is passed to cosign, and a
+// cancelled ctx makes the whole outcome Unavailable through the fetch.
+func checkAll(ctx context.Context, p *policy.Policy, f *fetched) []AuthorityResult {
+	results := make([]AuthorityResult, len(p.Authorities))
+	var wg sync.WaitGroup
+	for i, a := range p.Authorities {
+		wg.Go(func() { results[i] = checkAuthority(ctx, a, p.TLog, f) })
+	}
+	wg.Wait()
+	return results
+}
+
+func policyName(p *policy.Policy) string {
+	if p == nil || p.Ref.Name == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (policy %s %s)", p.Ref.Kind, p.Ref)
+}
