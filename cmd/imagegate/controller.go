@@ -16,6 +16,7 @@ import (
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/registry"
 	"github.com/imagegate/imagegate/internal/scheme"
+	"github.com/imagegate/imagegate/internal/trust"
 )
 
 type controllerFlags struct {
@@ -76,6 +77,12 @@ func startController(ctx context.Context, f controllerFlags) error {
 	}
 	if err := rec.SetupWithManager(mgr, f.concurrency); err != nil {
 		return fmt.Errorf("setting up the ImageGate controller: %w", err)
+	}
+	for _, cluster := range []bool{false, true} {
+		tr := &trust.Reconciler{Client: mgr.GetClient(), Secrets: gate.SecretReader{Client: mgr.GetClient()}, Cluster: cluster}
+		if err := tr.SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("setting up the trust policy status controller: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
