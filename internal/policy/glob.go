@@ -16,6 +16,7 @@ var ErrInvalidGlob = errors.New("invalid image glob")
 // "registry.example/team/**" covers every tag and digest below team/.
 type Glob struct {
 	pattern   string
+	prefix    string // the literal part before the first wildcard
 	wildcards int
 	literal   int
 }
@@ -33,7 +34,10 @@ func ParseGlob(pattern string) (Glob, error) {
 			return Glob{}, fmt.Errorf("%w %q: control or space character", ErrInvalidGlob, pattern)
 		}
 	}
-	g := Glob{pattern: pattern}
+	g := Glob{pattern: pattern, prefix: pattern}
+	if i := strings.IndexByte(pattern, '*'); i >= 0 {
+		g.prefix = pattern[:i]
+	}
 	for i := 0; i < len(pattern); i++ {
 		if pattern[i] != '*' {
 			g.literal++

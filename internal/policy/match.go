@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -124,6 +125,11 @@ func (i Image) forms() imageForms {
 }
 
 func (g Glob) matchForms(f imageForms) bool {
+	// Every form extends the repository, so a literal prefix that none of
+	// them starts with rules the glob out before any backtracking.
+	if !strings.HasPrefix(f.repository, g.prefix) && !strings.HasPrefix(f.withTag, g.prefix) && !strings.HasPrefix(f.withDigest, g.prefix) {
+		return false
+	}
 	return match(g.pattern, f.repository) ||
 		(f.withTag != "" && match(g.pattern, f.withTag)) ||
 		(f.withDigest != "" && match(g.pattern, f.withDigest))
