@@ -137,3 +137,19 @@ func BuildImagegate(t testing.TB) string {
 	}
 	return bin
 }
+
+// RunMain is a package's TestMain with one shared control plane: it starts
+// it into *cp, runs the tests, stops it and exits with the tests' status.
+func RunMain(m *testing.M, cp **ControlPlane, opts ...ControlPlaneOption) {
+	c, err := NewControlPlane(opts...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*cp = c
+	code := m.Run()
+	if err := c.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping control plane:", err)
+	}
+	os.Exit(code)
+}

@@ -2,8 +2,6 @@ package trust
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -18,16 +16,7 @@ import (
 
 var cp *testenv.ControlPlane
 
-func TestMain(m *testing.M) {
-	var err error
-	if cp, err = testenv.NewControlPlane(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = cp.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.RunMain(m, &cp) }
 
 func TestStatusReportsHashOrTheCompileError(t *testing.T) {
 	ctx := context.Background()
