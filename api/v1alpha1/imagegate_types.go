@@ -137,5 +137,5 @@ type ImageGateList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&ImageGate{}, &ImageGateList{})
+	register(&ImageGate{}, &ImageGateList{})
 }

@@ -118,5 +118,5 @@ type ImageVerificationList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&ImageVerification{}, &ImageVerificationList{})
+	register(&ImageVerification{}, &ImageVerificationList{})
 }

@@ -307,5 +307,5 @@ type ClusterTrustPolicyList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&TrustPolicy{}, &TrustPolicyList{}, &ClusterTrustPolicy{}, &ClusterTrustPolicyList{})
+	register(&TrustPolicy{}, &TrustPolicyList{}, &ClusterTrustPolicy{}, &ClusterTrustPolicyList{})
 }

@@ -115,7 +115,7 @@ spec:
 	if err := cp.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "apps"}, &ig); err != nil {
 		t.Fatal(err)
 	}
-	if ig.Spec.GitSpec.Push.Branch != "main" || ig.Spec.Update.Path != "./clusters/prod" || ig.Spec.Interval.Duration.Minutes() != 5 {
+	if ig.Spec.GitSpec.Push.Branch != "main" || ig.Spec.Update.Path != "./clusters/prod" || ig.Spec.Interval.Minutes() != 5 {
 		t.Fatalf("ImageGate round trip: %+v", ig.Spec)
 	}
 

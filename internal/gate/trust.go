@@ -92,7 +92,7 @@ func (ts *trustSet) forPolicy(ip *imagev1.ImagePolicy, image string) (*policy.Po
 	}
 	p, err := ts.set.Match(img, ip.Namespace)
 	if errors.Is(err, policy.ErrNoPolicy) && len(ts.invalid) > 0 {
-		return nil, fmt.Errorf("%w (invalid policies skipped: %v)", err, joinInvalid(ts.invalid))
+		return nil, fmt.Errorf("%w (invalid policies skipped: %w)", err, joinInvalid(ts.invalid))
 	}
 	return p, err
 }

@@ -116,7 +116,9 @@ func TestCompileErrorsNameTheField(t *testing.T) {
 		{"secret from another namespace", Ref{Kind: "TrustPolicy", Namespace: "apps", Name: "p"}, func(s *igv1.TrustPolicySpec) {
 			s.Authorities[0].Key = &igv1.KeyAuthority{SecretRef: &igv1.SecretKeyRef{Name: "k", Namespace: "flux-system", Key: "cosign.pub"}}
 		}, "may read Secrets only from its own namespace"},
-		{"bad platform", clusterRef, func(s *igv1.TrustPolicySpec) { s.Pullability = &igv1.Pullability{Platforms: []string{"linux/amd64/v8/extra"}} }, "spec.pullability.platforms[0]"},
+		{"bad platform", clusterRef, func(s *igv1.TrustPolicySpec) {
+			s.Pullability = &igv1.Pullability{Platforms: []string{"linux/amd64/v8/extra"}}
+		}, "spec.pullability.platforms[0]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"hash"
@@ -43,10 +44,7 @@ func (h *hasher) addSecret(namespace, name, key string, value []byte) {
 
 func (h *hasher) field(s string) {
 	var n [8]byte
-	l := uint64(len(s))
-	for i := range n {
-		n[i] = byte(l >> (8 * i))
-	}
+	binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
 	h.h.Write(n[:])
 	h.h.Write([]byte(s))
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 )
 
-// ErrInvalidDockerConfig: a pull-secret payload is not a usable
+// ErrInvalidDockerConfig means a pull-secret payload is not a usable
 // .dockerconfigjson (or legacy .dockercfg) document.
 var ErrInvalidDockerConfig = errors.New("invalid docker config")
 

@@ -170,8 +170,8 @@ func (p *prober) checkPlatform(u string, cfg []byte) error {
 		return nil
 	}
 	var have v1.Platform
-	if json.Unmarshal(cfg, &have) != nil || have.OS == "" || have.Architecture == "" {
-		return nil
+	if err := json.Unmarshal(cfg, &have); err != nil || have.OS == "" || have.Architecture == "" {
+		return nil //nolint:nilerr // a config without a readable platform contradicts nothing
 	}
 	for _, want := range p.platforms {
 		if !have.Satisfies(want) {

@@ -8,10 +8,9 @@ import (
 // Policies and images shared by the tests. blocked has markers in the
 // test data but no image: it stands for an unverified selection.
 var (
-	polApp     = Policy{Namespace: "flux-system", Name: "app"}
-	polWeb     = Policy{Namespace: "flux-system", Name: "web"}
-	polAPI     = Policy{Namespace: "apps", Name: "api"}
-	polBlocked = Policy{Namespace: "flux-system", Name: "blocked"}
+	polApp = Policy{Namespace: "flux-system", Name: "app"}
+	polWeb = Policy{Namespace: "flux-system", Name: "web"}
+	polAPI = Policy{Namespace: "apps", Name: "api"}
 
 	imgApp = Image{Name: "registry.example/app", Tag: "v1.2.3", Digest: "sha256:" + strings.Repeat("0123456789abcdef", 4)}
 	imgWeb = Image{Name: "ghcr.io/org/web", Tag: "2.0.1", Digest: "sha256:" + strings.Repeat("fedcba9876543210", 4)}
