@@ -193,3 +193,33 @@ func TestPushSBOMReferrer(t *testing.T) {
 		t.Fatalf("referrers = %+v, want one %s", im.Manifests, SPDXArtifactType)
 	}
 }
+
+func TestTestSigstoreKeylessLegacy(t *testing.T) {
+	t.Parallel()
+	reg := NewRegistry(t)
+	d := reg.PushImage(t, "app", "v1")
+	ss := NewTestSigstore(t)
+	ss.SignLegacy(t, d, "https://issuer.example", "release@example.com")
+	for _, tc := range []struct {
+		subject string
+		ok      bool
+	}{
+		{"release@example.com", true},
+		{"intruder@example.com", false},
+	} {
+		_, bundleVerified, err := cosign.VerifyImageSignatures(t.Context(), d, &cosign.CheckOpts{
+			TrustedMaterial:    ss.TrustedMaterial(),
+			Identities:         []cosign.Identity{{Issuer: "https://issuer.example", Subject: tc.subject}},
+			IgnoreSCT:          true, // the virtual CA embeds no SCTs
+			Offline:            true,
+			ClaimVerifier:      cosign.SimpleClaimVerifier,
+			RegistryClientOpts: []ociremote.Option{ociremote.WithRemoteOptions(remote.WithContext(t.Context()))},
+		})
+		if (err == nil) != tc.ok {
+			t.Errorf("subject %s: err = %v, want ok=%v", tc.subject, err, tc.ok)
+		}
+		if tc.ok && !bundleVerified {
+			t.Errorf("subject %s: the Rekor bundle was not verified", tc.subject)
+		}
+	}
+}

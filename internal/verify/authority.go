@@ -32,6 +32,24 @@ func checkAuthority(ctx context.Context, a policy.Authority, tlog policy.TLogMod
 		return res
 	}
 	var errs []string
+	res.Signers, errs = c.run(ctx, a.Name, f)
+	res.Verified = len(res.Signers) > 0
+	switch {
+	case res.Verified:
+	case f.counts().total() == 0:
+		res.Reason, res.Message = ReasonNoSignature, "no signature found"
+	default:
+		res.Reason, res.Message = ReasonNoMatchingSignature, summarize(errs)
+	}
+	return res
+}
+
+// run verifies every fetched signature of both formats for the authority
+// named name, returning the signers that verified and why the others did
+// not.
+func (c *checkers) run(ctx context.Context, name string, f *fetched) ([]Signer, []string) {
+	var signers []Signer
+	var errs []string
 	for _, ls := range f.legacy {
 		if ls.err != nil {
 			errs = append(errs, ls.err.Error())
@@ -42,29 +60,21 @@ func checkAuthority(ctx context.Context, a policy.Authority, tlog policy.TLogMod
 			errs = append(errs, fmt.Sprintf("legacy signature %s: %v", ls.layer, err))
 			continue
 		}
-		res.Signers = append(res.Signers, Signer{Authority: a.Name, Format: FormatLegacy, Identity: id, RekorLogIndex: idx})
+		signers = append(signers, Signer{Authority: name, Format: FormatLegacy, Identity: id, RekorLogIndex: idx})
 	}
 	for _, bs := range f.bundles {
 		if bs.err != nil {
 			errs = append(errs, bs.err.Error())
 			continue
 		}
-		id, idx, err := c.bundle.check(bs.bundle, f.hash)
+		id, idx, err := c.bundle.check(bs.raw, f.hash)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("bundle %s: %v", bs.manifest, err))
 			continue
 		}
-		res.Signers = append(res.Signers, Signer{Authority: a.Name, Format: FormatBundle, Identity: id, RekorLogIndex: idx})
+		signers = append(signers, Signer{Authority: name, Format: FormatBundle, Identity: id, RekorLogIndex: idx})
 	}
-	res.Verified = len(res.Signers) > 0
-	switch {
-	case res.Verified:
-	case f.counts().total() == 0:
-		res.Reason, res.Message = ReasonNoSignature, "no signature found"
-	default:
-		res.Reason, res.Message = ReasonNoMatchingSignature, summarize(errs)
-	}
-	return res
+	return signers, errs
 }
 
 func checkStatic(a policy.Authority) AuthorityResult {

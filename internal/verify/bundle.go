@@ -49,7 +49,7 @@ func fetchBundles(ctx context.Context, d name.Digest, opts []remote.Option) ([]b
 	out := make([]bundleSignature, 0, len(descs))
 	for _, desc := range descs {
 		bs := bundleSignature{manifest: desc.Digest.String()}
-		bs.bundle, bs.err = fetchBundle(d.Context().Digest(desc.Digest.String()), opts)
+		bs.raw, bs.err = fetchBundle(d.Context().Digest(desc.Digest.String()), opts)
 		if bs.err != nil {
 			if isTransient(ctx, bs.err) {
 				return nil, fmt.Errorf("bundle %s: %w", bs.manifest, bs.err)
@@ -62,8 +62,9 @@ func fetchBundles(ctx context.Context, d name.Digest, opts []remote.Option) ([]b
 }
 
 // fetchBundle reads one bundle manifest (checked against its digest by
-// go-containerregistry) and its single layer, bounded in size.
-func fetchBundle(ref name.Digest, opts []remote.Option) (*sgbundle.Bundle, error) {
+// go-containerregistry) and its single layer, bounded in size, and checks
+// that the layer parses as a bundle.
+func fetchBundle(ref name.Digest, opts []remote.Option) ([]byte, error) {
 	img, err := remote.Image(ref, opts...)
 	if err != nil {
 		return nil, err
@@ -91,6 +92,13 @@ func fetchBundle(ref name.Digest, opts []remote.Option) (*sgbundle.Bundle, error
 	if err != nil {
 		return nil, err
 	}
+	if _, err := parseBundle(raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+func parseBundle(raw []byte) (*sgbundle.Bundle, error) {
 	b := &sgbundle.Bundle{}
 	if err := b.UnmarshalJSON(raw); err != nil {
 		return nil, fmt.Errorf("parsing bundle: %w", err)
@@ -110,7 +118,11 @@ type bundleChecker struct {
 // check verifies b for digest h. WithArtifactDigest is what binds the
 // bundle to the image: the in-toto statement's subject must name h, so a
 // bundle copied from another image fails here.
-func (c *bundleChecker) check(b *sgbundle.Bundle, h v1.Hash) (string, int64, error) {
+func (c *bundleChecker) check(raw []byte, h v1.Hash) (string, int64, error) {
+	b, err := parseBundle(raw)
+	if err != nil {
+		return "", -1, err
+	}
 	digest, err := hex.DecodeString(h.Hex)
 	if err != nil {
 		return "", -1, fmt.Errorf("digest %s: %w", h, err)

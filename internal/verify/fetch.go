@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/cosign/v2/pkg/oci"
-	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 )
 
 // Registry requests of one Verify by digest (digest references are never
@@ -46,8 +45,11 @@ import (
 // manifest sizes and redirects; these bound the work per image.
 const (
 	maxLegacySignatures = 64
-	maxBundles          = 32
-	maxBundleBytes      = 4 << 20
+	// A simple-signing payload is a few hundred bytes plus the signer's
+	// optional annotations.
+	maxLegacyPayloadBytes = 256 << 10
+	maxBundles            = 32
+	maxBundleBytes        = 4 << 20
 )
 
 // bundleArtifactType is the artifactType cosign 3 gives bundle referrers.
@@ -65,11 +67,14 @@ type legacySignature struct {
 	err   error
 }
 
-// bundleSignature is one Sigstore bundle referrer, parsed; err is set
-// instead when the referrer is not a usable bundle.
+// bundleSignature is one Sigstore bundle referrer's JSON, checked to parse;
+// err is set instead when the referrer is not a usable bundle. The bytes,
+// not a parsed *bundle.Bundle, are shared: sigstore-go's Bundle caches
+// state while it is verified and is not safe for concurrent use, so each
+// authority parses its own.
 type bundleSignature struct {
 	manifest string
-	bundle   *sgbundle.Bundle
+	raw      []byte
 	err      error
 }
 

@@ -38,8 +38,15 @@ func fetchLegacy(ctx context.Context, d name.Digest, opts []remote.Option) ([]le
 	out := make([]legacySignature, 0, len(list))
 	for _, s := range list {
 		ls := legacySignature{layer: layerDigest(s)}
+		if size, err := s.Size(); err != nil || size > maxLegacyPayloadBytes {
+			ls.err = fmt.Errorf("signature layer %s: size %d (%v) not within the %d bytes of a simple-signing payload", ls.layer, size, err, maxLegacyPayloadBytes)
+			out = append(out, ls)
+			continue
+		}
 		// static.Copy reads the payload blob once, so authorities verifying
 		// in parallel share the bytes instead of each fetching them.
+		// go-containerregistry reads no more than the descriptor's size
+		// and checks the digest.
 		ls.sig, ls.err = static.Copy(s)
 		if ls.err != nil {
 			if isTransient(ctx, ls.err) {

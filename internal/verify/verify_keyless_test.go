@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/imagegate/imagegate/internal/policy"
@@ -82,4 +83,29 @@ func TestVerifyKeylessCopied(t *testing.T) {
 	p := newPolicy([]policy.Authority{keylessAuthority("ci", ss, policy.Identity{Issuer: issuer, Subject: subject})})
 	out, _ := e.verify(t, d, p)
 	wantOutcome(t, out, verify.ResultDenied, verify.ReasonNoMatchingSignature)
+}
+
+// Two keyless authorities check the same fetched signatures (a bundle and a
+// legacy signature) in parallel; each reports its own verdict.
+func TestVerifyKeylessTwoAuthorities(t *testing.T) {
+	t.Parallel()
+	ss := testenv.NewTestSigstore(t)
+	e := newEnv(t, testenv.WithReferrersAPI())
+	d := e.reg.PushImage(t, "app", "v1")
+	ss.SignBundle(t, d, issuer, subject)
+	ss.SignLegacy(t, d, issuer, subject)
+	p := newPolicy([]policy.Authority{
+		keylessAuthority("release", ss, policy.Identity{Issuer: issuer, Subject: subject}),
+		keylessAuthority("security", ss, policy.Identity{Issuer: issuer, Subject: "security@example.com"}),
+	}, requireMode(policy.RequireAny, 0))
+	out, reqs := e.verify(t, d, p)
+	wantOutcome(t, out, verify.ResultVerified, verify.ReasonVerified)
+	wantRequests(t, reqs, ping, legacyTag, payloadBlob, referrersAPI, bundleMan, bundleBlob)
+	if len(out.Authorities) != 2 || !out.Authorities[0].Verified || out.Authorities[1].Verified ||
+		out.Authorities[1].Reason != verify.ReasonNoMatchingSignature {
+		t.Errorf("authorities = %+v, want release verified, security not", out.Authorities)
+	}
+	if got := signerFormats(out); !slices.Equal(got, []string{"release/bundle", "release/legacy"}) {
+		t.Errorf("signers = %+v, want only the verified authority's", out.Signers)
+	}
 }
