@@ -1,0 +1,132 @@
+package cache_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/imagegate/imagegate/internal/cache"
+	"github.com/imagegate/imagegate/internal/policy"
+	"github.com/imagegate/imagegate/internal/registry"
+	"github.com/imagegate/imagegate/internal/testenv"
+	"github.com/imagegate/imagegate/internal/verify"
+)
+
+func keyPolicy(t *testing.T, host string, key *testenv.CosignKey) *policy.Policy {
+	t.Helper()
+	spec := testenv.KeyPolicySpec(host+"/**", key.PublicPEM)
+	p, err := policy.Compile(context.Background(), policy.Ref{Kind: "ClusterTrustPolicy", Name: "p"}, &spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func newChecker() *cache.Checker {
+	reg := registry.New(registry.Options{AllowInsecure: true})
+	return cache.NewChecker(reg, verify.New(reg), cache.CheckerOptions{})
+}
+
+// signatureRequests counts the requests of a verification, leaving out the
+// tag resolution that every caller of a tag makes.
+func signatureRequests(reqs []string) int {
+	n := 0
+	for _, r := range reqs {
+		if !strings.HasPrefix(r, "HEAD ") && r != "GET /v2/" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestFiftyConcurrentChecksOfANewDigestVerifyOnce(t *testing.T) {
+	t.Parallel()
+	reg := testenv.NewRegistry(t)
+	key := testenv.NewCosignKey(t)
+	p := keyPolicy(t, reg.Host(), key)
+	d := reg.PushImage(t, "app", "v1")
+	testenv.SignLegacy(t, d, key)
+
+	// One verification alone, on its own checker, for the reference count.
+	reg.ResetRequests()
+	if got := newChecker().Check(context.Background(), d.String(), p); got.Outcome.Result != verify.ResultVerified {
+		t.Fatalf("single check: %+v", got.Outcome)
+	}
+	one := signatureRequests(reg.Requests())
+	if one == 0 {
+		t.Fatalf("a verification sent no signature requests: %v", reg.Requests())
+	}
+
+	reg.ResetRequests()
+	c := newChecker()
+	var wg sync.WaitGroup
+	var verified atomic.Int32
+	for range 50 {
+		wg.Go(func() {
+			if c.Check(context.Background(), d.String(), p).Outcome.Result == verify.ResultVerified {
+				verified.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if verified.Load() != 50 {
+		t.Fatalf("%d of 50 verified", verified.Load())
+	}
+	if got := signatureRequests(reg.Requests()); got != one || c.Cache().Calls() != 1 {
+		t.Fatalf("50 concurrent checks: %d signature requests and %d verifications, want %d and 1: %v", got, c.Cache().Calls(), one, reg.Requests())
+	}
+}
+
+func TestUnavailableIsNotCachedAsADenial(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	reg := testenv.NewRegistry(t, testenv.WithMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() && strings.Contains(r.URL.Path, "/manifests/sha256-") {
+				http.Error(w, "unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	key := testenv.NewCosignKey(t)
+	p := keyPolicy(t, reg.Host(), key)
+	d := reg.PushImage(t, "app", "v1")
+	testenv.SignLegacy(t, d, key)
+	c := newChecker()
+
+	down.Store(true)
+	if got := c.Check(context.Background(), d.String(), p); got.Outcome.Result != verify.ResultUnavailable {
+		t.Fatalf("registry down: %+v", got.Outcome)
+	}
+	down.Store(false)
+	got := c.Check(context.Background(), d.String(), p)
+	if got.Outcome.Result != verify.ResultVerified || got.Source != cache.SourceCall {
+		t.Fatalf("registry back: %+v from %s, want a new verification", got.Outcome, got.Source)
+	}
+	if again := c.Check(context.Background(), d.String(), p); again.Source != cache.SourceCache {
+		t.Fatalf("verified result not cached: source %s", again.Source)
+	}
+}
+
+func TestTagIsResolvedAndKeyedByDigest(t *testing.T) {
+	t.Parallel()
+	reg := testenv.NewRegistry(t)
+	key := testenv.NewCosignKey(t)
+	p := keyPolicy(t, reg.Host(), key)
+	d := reg.PushImage(t, "app", "v1")
+	testenv.SignLegacy(t, d, key)
+	reg.Tag(t, d, "also")
+	c := newChecker()
+	byTag := c.Check(context.Background(), reg.Repo("app")+":v1", p)
+	other := c.Check(context.Background(), reg.Repo("app")+":also", p)
+	if byTag.Digest != d.DigestStr() || other.Source != cache.SourceCache || c.Cache().Calls() != 1 {
+		t.Fatalf("two tags of one digest: %s/%s, %s, %d verifications", byTag.Digest, other.Digest, other.Source, c.Cache().Calls())
+	}
+	if nf := c.Check(context.Background(), reg.Repo("app")+":missing", p); nf.Outcome.Reason != verify.ReasonTagNotFound {
+		t.Fatalf("missing tag: %+v", nf.Outcome)
+	}
+}
