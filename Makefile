@@ -24,6 +24,10 @@ all: build
 build: ## Build the imagegate binary into bin/.
 	CGO_ENABLED=0 go build -trimpath -o $(BIN)/imagegate ./cmd/imagegate
 
+.PHONY: docker-build
+docker-build: ## Build the container image (needs a Docker engine).
+	docker build -t imagegate:dev .
+
 ##@ Tests
 
 .PHONY: test
