@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	corev1 "k8s.io/api/core/v1"
@@ -338,4 +339,40 @@ func (r *racingGit) Update(ctx context.Context, cfg gitrepo.Config, change gitre
 func freshChecker(w *world) *cache.Checker {
 	w.regc = registry.New(registry.Options{AllowInsecure: true})
 	return cache.NewChecker(w.regc, verify.New(w.regc), cache.CheckerOptions{})
+}
+
+func TestExceptionIsWrittenAsUnverified(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "web")
+	ctx := context.Background()
+	var tp igv1.TrustPolicy
+	if err := cp.Client.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "signed"}, &tp); err != nil {
+		t.Fatal(err)
+	}
+	tp.Spec.Exceptions = []igv1.Exception{{Glob: w.reg.Repo("web") + ":legacy-*", Reason: "vendor build, signed from 2027",
+		Expires: metav1.NewTime(time.Now().Add(24 * time.Hour))}}
+	if err := cp.Client.Update(ctx, &tp); err != nil {
+		t.Fatal(err)
+	}
+	d := w.push("web", "legacy-1") // unsigned
+	w.selectTag("web", "legacy-1", d)
+	w.mustReconcile()
+	if !strings.Contains(w.file("web"), ":legacy-1@"+d.DigestStr()) {
+		t.Fatal("excepted image not written")
+	}
+	msg := w.git.CommitMessage(t, w.repo, "main")
+	if !strings.Contains(msg, "Verified: false (exception: vendor build, signed from 2027;") || strings.Contains(msg, "Verified-By:") {
+		t.Fatalf("commit message does not record the exception as unverified:\n%s", msg)
+	}
+	row := w.row("web")
+	if row.Verified || row.Reason != "Exception" || row.LastVerifiedRef == "" {
+		t.Fatalf("row: %+v", row)
+	}
+	var iv igv1.ImageVerification
+	if err := cp.Client.Get(ctx, client.ObjectKey{Name: igv1.ImageVerificationName(d.DigestStr(), w.policyHash())}, &iv); err != nil {
+		t.Fatal(err)
+	}
+	if iv.Status.Result != igv1.ResultException {
+		t.Fatalf("record result %s, want Exception", iv.Status.Result)
+	}
 }
