@@ -38,8 +38,14 @@ func fetchLegacy(ctx context.Context, d name.Digest, opts []remote.Option) ([]le
 	out := make([]legacySignature, 0, len(list))
 	for _, s := range list {
 		ls := legacySignature{layer: layerDigest(s)}
-		if size, err := s.Size(); err != nil || size > maxLegacyPayloadBytes {
-			ls.err = fmt.Errorf("signature layer %s: size %d (%v) not within the %d bytes of a simple-signing payload", ls.layer, size, err, maxLegacyPayloadBytes)
+		size, err := s.Size()
+		switch {
+		case err != nil:
+			ls.err = fmt.Errorf("signature layer %s: reading its size: %w", ls.layer, err)
+		case size > maxLegacyPayloadBytes:
+			ls.err = fmt.Errorf("signature layer %s: %d bytes, more than the %d of a simple-signing payload", ls.layer, size, maxLegacyPayloadBytes)
+		}
+		if ls.err != nil {
 			out = append(out, ls)
 			continue
 		}
