@@ -67,6 +67,10 @@ func TestVerifyCLIExitCodesAndJSON(t *testing.T) {
 	unsigned := reg.PushImage(t, "app", "v3")
 	wrongKey := reg.PushImage(t, "app", "v4")
 	testenv.SignLegacy(t, wrongKey, other)
+	bundleWrongKey := reg.PushImage(t, "app", "v5")
+	testenv.SignBundle(t, bundleWrongKey, other)
+	sbomOnly := reg.PushImage(t, "app", "v6")
+	testenv.PushSBOMReferrer(t, sbomOnly)
 
 	cases := []struct {
 		name, image, result, reason string
@@ -77,6 +81,8 @@ func TestVerifyCLIExitCodesAndJSON(t *testing.T) {
 		{"bundle signature", bundled.String(), "Verified", "Verified", exitVerified, "bundle"},
 		{"unsigned", reg.Repo("app") + ":v3", "Denied", "NoSignature", exitDenied, ""},
 		{"another key", reg.Repo("app") + ":v4", "Denied", "NoMatchingSignature", exitDenied, ""},
+		{"bundle by another key", bundleWrongKey.String(), "Denied", "NoMatchingSignature", exitDenied, ""},
+		{"only an SBOM referrer", sbomOnly.String(), "Denied", "NoSignature", exitDenied, ""},
 		{"tag not found", reg.Repo("app") + ":nope", "Denied", "TagNotFound", exitDenied, ""},
 		{"no policy", "elsewhere.example/app:v1", "Denied", "NoPolicy", exitDenied, ""},
 	}
