@@ -25,6 +25,7 @@ func commands() map[string]command {
 		"version":    {"print the version", runVersion},
 		"verify":     {"verify images against trust policy files, like cosign verify", runVerify},
 		"controller": {"run the ImageGate controller (the pre-commit gate)", runController},
+		"webhook":    {"run the validating admission webhook", runWebhook},
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// benchCases are the tree shapes the brief measures Flux on.
+// benchCases are the tree shapes Flux's update code was measured on.
 var benchCases = []struct{ files, markedPercent int }{
 	{1000, 25}, {1000, 100}, {10000, 25}, {10000, 100},
 }

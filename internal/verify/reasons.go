@@ -78,3 +78,36 @@ const (
 	// FormatStatic: a static authority; nothing was read from the image.
 	FormatStatic Format = "static"
 )
+
+// Reasons of the admission webhook's paths and requests (internal/admission).
+const (
+	// ReasonExempt: the namespace or the image is exempt (--exempt-namespaces,
+	// --exempt-images), or the kind is not checked (--pods-only).
+	ReasonExempt Reason = "Exempt"
+	// ReasonUnchanged: the reference was already in the object before the
+	// update.
+	ReasonUnchanged Reason = "Unchanged"
+	// ReasonOwnerTemplate: the object's controller has the reference in its
+	// pod template.
+	ReasonOwnerTemplate Reason = "OwnerTemplate"
+	// ReasonRecorded: an unexpired Verified ImageVerification exists for the
+	// digest under the matching policy.
+	ReasonRecorded Reason = "Recorded"
+	// ReasonDigestRequired: the policy has requireDigest and the reference
+	// has no digest. Pin one.
+	ReasonDigestRequired Reason = "DigestRequired"
+	// ReasonTrustedWriter: an ImageVerification written by a trusted writer.
+	ReasonTrustedWriter Reason = "TrustedWriter"
+	// ReasonUntrustedWriter: an ImageVerification write by anyone else.
+	ReasonUntrustedWriter Reason = "UntrustedWriter"
+	// ReasonUnsupportedKind: the webhook was sent a kind it does not
+	// validate; fix the ValidatingWebhookConfiguration's rules.
+	ReasonUnsupportedKind Reason = "UnsupportedKind"
+	// ReasonMalformedObject: the request cannot be read.
+	ReasonMalformedObject Reason = "MalformedObject"
+	// ReasonNotChecked: an operation that carries no new image (DELETE,
+	// CONNECT).
+	ReasonNotChecked Reason = "NotChecked"
+	// ReasonNotDecided: no step decided; a bug, denied to fail closed.
+	ReasonNotDecided Reason = "NotDecided"
+)

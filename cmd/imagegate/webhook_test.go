@@ -1,0 +1,42 @@
+package main
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imagegate/imagegate/internal/admission"
+)
+
+func TestWebhookFlagDefaultsFollowThePodNamespace(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "gate")
+	f, err := parseWebhookFlags([]string{"--exempt-images", "registry.example/mirror/**, registry.example/pause:*"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := f.handlerOptions(&bytes.Buffer{}, nil)
+	if !reflect.DeepEqual(o.ExemptNamespaces, []string{"kube-system", "gate"}) {
+		t.Errorf("exempt namespaces %q", o.ExemptNamespaces)
+	}
+	if !reflect.DeepEqual(o.TrustedWriters, []string{"system:serviceaccount:gate:imagegate-webhook"}) {
+		t.Errorf("trusted writers %q", o.TrustedWriters)
+	}
+	if !reflect.DeepEqual(o.ExemptImages, []string{"registry.example/mirror/**", "registry.example/pause:*"}) {
+		t.Errorf("exempt images %q", o.ExemptImages)
+	}
+	if o.Timeout != admission.DefaultTimeout || f.port != 9443 {
+		t.Errorf("timeout %s port %d", o.Timeout, f.port)
+	}
+}
+
+func TestWebhookFlagsRefuseATimeoutBeyondTheWebhooksOwn(t *testing.T) {
+	t.Parallel()
+	for _, d := range []time.Duration{0, admission.MaxTimeout, time.Minute} {
+		_, err := parseWebhookFlags([]string{"--timeout", d.String()}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "--timeout") {
+			t.Errorf("--timeout %s: err = %v", d, err)
+		}
+	}
+}

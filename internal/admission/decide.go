@@ -1,0 +1,112 @@
+package admission
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/imagegate/imagegate/internal/verify"
+)
+
+// imageResult is the verdict about one image of a request.
+type imageResult struct {
+	ref imageRef
+	v   verdict
+}
+
+// outcome is the decision about a whole request.
+type outcome struct {
+	allowed  bool
+	path     Path          // set when no image was judged (writers, kinds, operations)
+	reason   verify.Reason // likewise
+	message  string
+	warnings []string
+	images   []imageResult
+}
+
+// decide judges a decoded review. Each image goes through the chain; the
+// request is admitted when every image is.
+func (h *Handler) decide(ctx context.Context, rv *review) outcome {
+	if rv.Kind.Group == kindImageVerification.Group && rv.Kind.Kind == kindImageVerification.Kind {
+		return h.judgeWriter(rv)
+	}
+	info, ok := workloadKind(rv.Kind)
+	switch {
+	case !ok:
+		return refused(verify.ReasonUnsupportedKind, fmt.Sprintf(
+			"imagegate does not validate %s (resource %q); remove it from the rules of the ValidatingWebhookConfiguration", rv.Kind, rv.Resource))
+	case h.opts.PodsOnly && (rv.Kind.Group != kindPod.Group || rv.Kind.Kind != kindPod.Kind):
+		return outcome{allowed: true, path: PathExempt, reason: verify.ReasonExempt, message: "only Pods are checked (--pods-only)"}
+	case rv.Operation == opDelete || rv.Operation == opConnect:
+		return outcome{allowed: true, path: PathExempt, reason: verify.ReasonNotChecked, message: rv.Operation + " carries no new image"}
+	case !rv.Object.Present:
+		return refused(verify.ReasonMalformedObject, fmt.Sprintf("%s of %s %q has no request.object", rv.Operation, rv.Kind, rv.displayName()))
+	}
+	r := &request{review: rv, info: info, set: h.deps.policiesNow(), parser: &h.deps.parsed}
+	if rv.OldObject.Present {
+		r.oldImages = rv.OldObject.spec(info.place).images(nil)
+	}
+	var buf [8]imageRef
+	refs := rv.Object.spec(info.place).images(buf[:0])
+	results := make([]imageResult, 0, len(refs))
+	for i, ref := range refs {
+		if j := indexOfImage(refs[:i], ref.Image); j >= 0 {
+			results = append(results, imageResult{ref: ref, v: results[j].v})
+			continue
+		}
+		c := imageCheck{ref: ref, parser: &h.deps.parsed}
+		results = append(results, imageResult{ref: ref, v: h.deps.run(ctx, r, &c)})
+	}
+	return aggregate(results)
+}
+
+func indexOfImage(refs []imageRef, image string) int {
+	for i, r := range refs {
+		if r.Image == image {
+			return i
+		}
+	}
+	return -1
+}
+
+func refused(reason verify.Reason, msg string) outcome {
+	return outcome{path: PathDenied, reason: reason, message: fmt.Sprintf("[%s] %s", reason, msg)}
+}
+
+func aggregate(results []imageResult) outcome {
+	out := outcome{allowed: true, images: results}
+	var denied []string
+	for _, res := range results {
+		switch {
+		case !res.v.Allowed:
+			out.allowed = false
+			denied = append(denied, denial(res.ref, res.v))
+		case res.v.Warn:
+			out.warnings = append(out.warnings, warning(res.ref, res.v))
+		case res.v.Warning != "":
+			out.warnings = append(out.warnings, truncate(res.v.Warning, maxWarning))
+		}
+	}
+	if !out.allowed {
+		out.message = strings.Join(denied, "\n")
+	}
+	return out
+}
+
+// judgeWriter admits writes of ImageVerification by the trusted writers
+// only: a record approves a digest for every replica, so anyone who could
+// write one could forge an approval.
+func (h *Handler) judgeWriter(rv *review) outcome {
+	if h.trusted[rv.Username] {
+		return outcome{allowed: true, path: PathWriter, reason: verify.ReasonTrustedWriter, message: "written by a trusted writer"}
+	}
+	writers := make([]string, 0, len(h.trusted))
+	for w := range h.trusted {
+		writers = append(writers, w)
+	}
+	sort.Strings(writers)
+	return outcome{path: PathWriter, reason: verify.ReasonUntrustedWriter, message: fmt.Sprintf(
+		"[%s] %s of ImageVerification %q by %q is denied: only imagegate's trusted writers (%s) write ImageVerifications, so that nobody can forge an approval; to admit an image, have imagegate verify it or add a policy exception",
+		verify.ReasonUntrustedWriter, rv.Operation, rv.displayName(), rv.Username, strings.Join(writers, ", "))}
+}

@@ -1,0 +1,33 @@
+package admission
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/imagegate/imagegate/internal/verify"
+)
+
+// stepExempt admits images of exempt namespaces and images matching an
+// exempt glob. Exemptions are the operator's, on the command line: the
+// webhook's own namespace must stay exempt so that it can start when it is
+// down (failurePolicy Fail).
+func stepExempt(_ context.Context, d *deps, r *request, c *imageCheck) (verdict, bool) {
+	if d.exemptNamespaces[r.Namespace] {
+		return verdict{Path: PathExempt, Allowed: true, Reason: verify.ReasonExempt,
+			Message: fmt.Sprintf("namespace %q is exempt", r.Namespace)}, true
+	}
+	if len(d.exemptImages) == 0 {
+		return verdict{}, false
+	}
+	img, err := c.image()
+	if err != nil {
+		return verdict{}, false
+	}
+	for _, g := range d.exemptImages {
+		if g.Match(img) {
+			return verdict{Path: PathExempt, Allowed: true, Reason: verify.ReasonExempt,
+				Message: fmt.Sprintf("image matches exempt glob %q", g.String())}, true
+		}
+	}
+	return verdict{}, false
+}

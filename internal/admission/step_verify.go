@@ -1,0 +1,90 @@
+package admission
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/imagegate/imagegate/internal/cache"
+	"github.com/imagegate/imagegate/internal/policy"
+	"github.com/imagegate/imagegate/internal/verify"
+)
+
+// stepVerify is the last step: it always decides. It denies references
+// no policy covers and tag-only references under requireDigest, then
+// verifies through the shared coalescing cache (100 concurrent requests
+// for one new digest are one verification) and records what this replica
+// verified, except on dry runs.
+func stepVerify(ctx context.Context, d *deps, r *request, c *imageCheck) (verdict, bool) {
+	img, err := c.image()
+	if err != nil {
+		return verdict{Path: PathDenied, Reason: verify.ReasonInvalidReference,
+			Message: fmt.Sprintf("the reference cannot be parsed: %v", err)}, true
+	}
+	pol, err := c.policy(r)
+	if err != nil {
+		return noPolicy(err), true
+	}
+	if pol.RequireDigest && img.Digest == "" {
+		return inMode(pol, verdict{Path: PathDenied, Reason: verify.ReasonDigestRequired, Policy: pol,
+			Message: fmt.Sprintf("%s %s requires a digest and %s has none", pol.Ref.Kind, pol.Ref, img)}), true
+	}
+	dec := d.checker.Check(ctx, c.ref.Image, pol)
+	d.record(ctx, r, dec)
+	return fromDecision(pol, dec), true
+}
+
+func noPolicy(err error) verdict {
+	v := verdict{Path: PathDenied, Reason: verify.ReasonNoPolicy, Message: err.Error()}
+	if errors.Is(err, errPoliciesNotLoaded) {
+		v.Reason = verify.ReasonUnavailable
+	}
+	return v
+}
+
+// record writes the decision when this replica ran the verification:
+// coalesced and cached results were recorded by the caller that ran them,
+// and transient outcomes teach nothing. A failed write does not change the
+// decision; the next request verifies again from the cache.
+func (d *deps) record(ctx context.Context, r *request, dec cache.Decision) {
+	if d.recorder == nil || r.DryRun || dec.Source != cache.SourceCall || dec.Outcome.Result == verify.ResultUnavailable {
+		return
+	}
+	if _, err := d.recorder.Record(ctx, dec); err != nil {
+		d.log.ErrorContext(ctx, "writing ImageVerification failed", "image", dec.Image, "digest", dec.Digest, "error", err)
+		if d.onRecordError != nil {
+			d.onRecordError()
+		}
+	}
+}
+
+func fromDecision(pol *policy.Policy, dec cache.Decision) verdict {
+	o := dec.Outcome
+	v := verdict{Reason: o.Reason, Message: o.Message, Policy: pol, Digest: dec.Digest}
+	switch o.Result {
+	case verify.ResultVerified:
+		v.Path, v.Allowed = PathVerified, true
+		if v.Message == "" {
+			v.Message = "verified"
+		}
+		return v
+	case verify.ResultException:
+		v.Path, v.Allowed = PathException, true
+		v.Warning = fmt.Sprintf("%s admitted unverified: %s", dec.Image, o.Message)
+		return v
+	}
+	v.Path = PathDenied
+	if o.Result == verify.ResultUnavailable && v.Reason == "" {
+		v.Reason = verify.ReasonUnavailable
+	}
+	return inMode(pol, v)
+}
+
+// inMode turns a denial under a warn-mode policy into an admission with a
+// warning: warn and enforce share one path and differ only here.
+func inMode(pol *policy.Policy, v verdict) verdict {
+	if pol != nil && pol.Mode == policy.ModeWarn && !v.Allowed {
+		v.Allowed, v.Warn = true, true
+	}
+	return v
+}
