@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/registry"
@@ -23,6 +25,16 @@ func keyPolicy(t *testing.T, host string, key *testenv.CosignKey) *policy.Policy
 		t.Fatal(err)
 	}
 	return p
+}
+
+// signedImage pushes app:v1, signs it with a new key and returns a policy
+// trusting that key, and the image's digest.
+func signedImage(t *testing.T, reg *testenv.Registry) (*policy.Policy, name.Digest) {
+	t.Helper()
+	key := testenv.NewCosignKey(t)
+	d := reg.PushImage(t, "app", "v1")
+	testenv.SignLegacy(t, d, key)
+	return keyPolicy(t, reg.Host(), key), d
 }
 
 func newChecker() *cache.Checker {
@@ -45,10 +57,7 @@ func signatureRequests(reqs []string) int {
 func TestFiftyConcurrentChecksOfANewDigestVerifyOnce(t *testing.T) {
 	t.Parallel()
 	reg := testenv.NewRegistry(t)
-	key := testenv.NewCosignKey(t)
-	p := keyPolicy(t, reg.Host(), key)
-	d := reg.PushImage(t, "app", "v1")
-	testenv.SignLegacy(t, d, key)
+	p, d := signedImage(t, reg)
 
 	// One verification alone, on its own checker, for the reference count.
 	reg.ResetRequests()
@@ -92,10 +101,7 @@ func TestUnavailableIsNotCachedAsADenial(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}))
-	key := testenv.NewCosignKey(t)
-	p := keyPolicy(t, reg.Host(), key)
-	d := reg.PushImage(t, "app", "v1")
-	testenv.SignLegacy(t, d, key)
+	p, d := signedImage(t, reg)
 	c := newChecker()
 
 	down.Store(true)
@@ -115,10 +121,7 @@ func TestUnavailableIsNotCachedAsADenial(t *testing.T) {
 func TestTagIsResolvedAndKeyedByDigest(t *testing.T) {
 	t.Parallel()
 	reg := testenv.NewRegistry(t)
-	key := testenv.NewCosignKey(t)
-	p := keyPolicy(t, reg.Host(), key)
-	d := reg.PushImage(t, "app", "v1")
-	testenv.SignLegacy(t, d, key)
+	p, d := signedImage(t, reg)
 	reg.Tag(t, d, "also")
 	c := newChecker()
 	byTag := c.Check(context.Background(), reg.Repo("app")+":v1", p)

@@ -22,9 +22,7 @@ import (
 func TestSignedTagIsCommittedAsTagAtDigestWithTrailers(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "web")
-	d := w.push("web", "v1.0.0")
-	testenv.SignLegacy(t, d, w.key)
-	w.selectTag("web", "v1.0.0", d)
+	d := w.publishSigned("web", "v1.0.0")
 	before := len(w.log())
 
 	w.mustReconcile()
@@ -159,9 +157,7 @@ func TestOneBlockedPolicyDoesNotHoldBackTheOther(t *testing.T) {
 func TestTagMovedIsReportedAndReverified(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "web")
-	first := w.push("web", "stable")
-	testenv.SignLegacy(t, first, w.key)
-	w.selectTag("web", "stable", first)
+	first := w.publishSigned("web", "stable")
 	w.mustReconcile()
 
 	moved := w.push("web", "stable") // the same tag, re-pointed at new bytes
@@ -199,9 +195,7 @@ func TestRotatedKeyVerifiesNextSelection(t *testing.T) {
 	if err := cp.Client.Update(ctx, &tp); err != nil {
 		t.Fatal(err)
 	}
-	oldSigned := w.push("web", "v1")
-	testenv.SignLegacy(t, oldSigned, w.key)
-	w.selectTag("web", "v1", oldSigned)
+	w.publishSigned("web", "v1") // signed with the retired key
 	w.mustReconcile()
 	if row := w.row("web"); row.Verified || row.Reason != "NoMatchingSignature" {
 		t.Fatalf("signed with the retired key: %+v", row)
@@ -218,9 +212,7 @@ func TestRotatedKeyVerifiesNextSelection(t *testing.T) {
 func TestPushRaceIsRetriedAndKeepsBothChanges(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "web")
-	d := w.push("web", "v1")
-	testenv.SignLegacy(t, d, w.key)
-	w.selectTag("web", "v1", d)
+	d := w.publishSigned("web", "v1")
 	before := len(w.log())
 	// Another writer lands a commit after the gate has cloned and before it
 	// pushes: the push is non-fast-forward and is retried on the new tip.
@@ -259,9 +251,7 @@ func TestAuthFailureIsAConditionNotACrash(t *testing.T) {
 	if err := cp.Client.Update(ctx, &g); err != nil {
 		t.Fatal(err)
 	}
-	d := w.push("web", "v1")
-	testenv.SignLegacy(t, d, w.key)
-	w.selectTag("web", "v1", d)
+	w.publishSigned("web", "v1")
 	w.git = authed
 	if _, err := w.reconcile(); err == nil {
 		t.Fatal("reconcile against a refusing server returned no error")
@@ -284,9 +274,7 @@ func TestSuspendedGateDoesNothing(t *testing.T) {
 	if err := cp.Client.Update(ctx, g); err != nil {
 		t.Fatal(err)
 	}
-	d := w.push("web", "v1")
-	testenv.SignLegacy(t, d, w.key)
-	w.selectTag("web", "v1", d)
+	w.publishSigned("web", "v1")
 	before := len(w.log())
 	w.reg.ResetRequests()
 	w.mustReconcile()
@@ -298,11 +286,12 @@ func TestSuspendedGateDoesNothing(t *testing.T) {
 func TestNoChangeMeansNoCommitAndNoRegistryRequests(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "web")
-	d := w.push("web", "v1")
-	testenv.SignLegacy(t, d, w.key)
-	w.selectTag("web", "v1", d)
+	d := w.publishSigned("web", "v1")
 	w.mustReconcile()
 	after := w.log()
+	if !strings.Contains(w.file("web"), "@"+d.DigestStr()) {
+		t.Fatal("the first reconcile did not write the verified image")
+	}
 
 	w.reg.ResetRequests()
 	w.rec.Checker = freshChecker(w) // no in-memory cache: only the ImageVerification can approve

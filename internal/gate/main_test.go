@@ -97,6 +97,16 @@ func (w *world) push(app, tag string) name.Digest {
 	return w.reg.PushImage(w.t, app, tag)
 }
 
+// publishSigned pushes a new image of app with tag, signs it with the
+// policy's key and selects it; it returns the digest.
+func (w *world) publishSigned(app, tag string) name.Digest {
+	w.t.Helper()
+	d := w.push(app, tag)
+	testenv.SignLegacy(w.t, d, w.key)
+	w.selectTag(app, tag, d)
+	return d
+}
+
 // select sets an ImagePolicy's latestRef as image-reflector-controller
 // does, with the digest reflected.
 func (w *world) selectTag(app, tag string, d name.Digest) {
