@@ -54,7 +54,7 @@ lint: $(GOLANGCI_LINT)
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: demo
-demo: test-deps ## The gate end to end on a local sandbox: signed tag committed, unsigned blocked.
+demo: control-plane ## The gate end to end on a local sandbox: signed tag committed, unsigned blocked.
 	cd e2e && go test -count=1 -run '^TestDemo$$' .
 
 .PHONY: bench
