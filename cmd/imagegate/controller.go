@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/imagegate/imagegate/internal/gate"
 	"github.com/imagegate/imagegate/internal/records"
-	"github.com/imagegate/imagegate/internal/registry"
 	"github.com/imagegate/imagegate/internal/scheme"
 	"github.com/imagegate/imagegate/internal/trust"
 )
@@ -67,7 +65,11 @@ func startController(ctx context.Context, f controllerFlags) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	_, checker := f.common.checker(func() registry.Options { return registry.Options{Keychain: authn.DefaultKeychain} })
+	kc, err := f.common.keychain(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	_, checker := f.common.checker(kc)
 	rec := &gate.Reconciler{
 		Client:  mgr.GetClient(),
 		Checker: checker,

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/google/go-containerregistry/pkg/authn"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/registry"
@@ -27,6 +32,7 @@ type commonFlags struct {
 	verifiedTTL   time.Duration
 	deniedTTL     time.Duration
 	regTimeout    time.Duration
+	pullSecrets   stringList
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, metricsDefault, probeDefault string) {
@@ -38,6 +44,43 @@ func (c *commonFlags) register(fs *flag.FlagSet, metricsDefault, probeDefault st
 	fs.DurationVar(&c.verifiedTTL, "verified-ttl", 12*time.Hour, "how long a verification approves an image (ImageVerification expiresAt)")
 	fs.DurationVar(&c.deniedTTL, "denied-ttl", time.Minute, "how long a permanent denial is cached before it is verified again")
 	fs.DurationVar(&c.regTimeout, "registry-timeout", 10*time.Second, "deadline of each registry request")
+	fs.Var(&c.pullSecrets, "pull-secret", "NAMESPACE/NAME of a kubernetes.io/dockerconfigjson Secret with registry credentials, read at start and tried before the process's docker config (repeatable)")
+}
+
+// keychain returns the registry credentials: the pull secrets named on the
+// command line, first match wins, then the process's docker config.
+func (c *commonFlags) keychain(ctx context.Context, cfg *rest.Config) (authn.Keychain, error) {
+	if len(c.pullSecrets) == 0 {
+		return authn.DefaultKeychain, nil
+	}
+	cl, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("client for --pull-secret: %w", err)
+	}
+	payloads := make([][]byte, 0, len(c.pullSecrets))
+	for _, ref := range c.pullSecrets {
+		ns, name, ok := strings.Cut(ref, "/")
+		if !ok || ns == "" || name == "" {
+			return nil, fmt.Errorf("--pull-secret %q: want NAMESPACE/NAME", ref)
+		}
+		var sec corev1.Secret
+		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &sec); err != nil {
+			return nil, fmt.Errorf("--pull-secret %s: %w", ref, err)
+		}
+		payload, ok := sec.Data[corev1.DockerConfigJsonKey]
+		if !ok {
+			payload, ok = sec.Data[corev1.DockerConfigKey]
+		}
+		if !ok {
+			return nil, fmt.Errorf("--pull-secret %s: no %s key; use a kubernetes.io/dockerconfigjson Secret", ref, corev1.DockerConfigJsonKey)
+		}
+		payloads = append(payloads, payload)
+	}
+	kc, err := registry.KeychainFromDockerConfigJSON(payloads...)
+	if err != nil {
+		return nil, fmt.Errorf("--pull-secret: %w", err)
+	}
+	return authn.NewMultiKeychain(kc, authn.DefaultKeychain), nil
 }
 
 // logger builds the process logger and installs it for controller-runtime.
@@ -62,11 +105,8 @@ func (c *commonFlags) logger(w io.Writer) (logr.Logger, error) {
 }
 
 // checker builds the registry client and the coalescing verifier.
-func (c *commonFlags) checker(keychainFn func() registry.Options) (*registry.Client, *cache.Checker) {
-	opts := keychainFn()
-	opts.AllowInsecure = c.allowInsecure
-	opts.RequestTimeout = c.regTimeout
-	reg := registry.New(opts)
+func (c *commonFlags) checker(kc authn.Keychain) (*registry.Client, *cache.Checker) {
+	reg := registry.New(registry.Options{Keychain: kc, AllowInsecure: c.allowInsecure, RequestTimeout: c.regTimeout})
 	return reg, cache.NewChecker(reg, verify.New(reg), cache.CheckerOptions{VerifiedTTL: c.verifiedTTL, DeniedTTL: c.deniedTTL})
 }
 

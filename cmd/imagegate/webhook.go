@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/google/go-containerregistry/pkg/authn"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -20,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/imagegate/imagegate/internal/admission"
-	"github.com/imagegate/imagegate/internal/registry"
 	"github.com/imagegate/imagegate/internal/scheme"
 )
 
@@ -154,7 +152,11 @@ func startWebhook(ctx context.Context, f webhookFlags, audit io.Writer, log *slo
 	if f.common.regTimeout > f.timeout {
 		f.common.regTimeout = f.timeout
 	}
-	reg, checker := f.common.checker(func() registry.Options { return registry.Options{Keychain: authn.DefaultKeychain} })
+	kc, err := f.common.keychain(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	reg, checker := f.common.checker(kc)
 	_, err = admission.Setup(ctx, mgr, reg, checker, admission.SetupOptions{
 		Options: f.handlerOptions(audit, log), Path: f.path, PolicyResync: f.policyResync, Registerer: metrics.Registry,
 	})
