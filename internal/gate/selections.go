@@ -104,6 +104,10 @@ func (r *Reconciler) decide(ctx context.Context, trust *trustSet, s *selection) 
 	}
 	s.decision = r.Checker.Check(ctx, image, p)
 	r.Metrics.countVerification(s.decision)
+	// Coalesced and cached results were recorded by the call that ran them.
+	if s.decision.Source != cache.SourceCall {
+		return
+	}
 	if _, err := r.Records.Record(ctx, s.decision); err != nil {
 		ctrl := fmt.Sprintf("recording ImageVerification: %v", err)
 		s.decision.Outcome.Message = joinMessage(s.decision.Outcome.Message, ctrl)
