@@ -21,7 +21,7 @@ func decodeReview(body []byte) (*review, error) {
 	err := s.object(func(key []byte) error {
 		switch string(key) {
 		case "apiVersion":
-			v, err := s.stringBytes()
+			v, err := s.valueBytes()
 			r.APIVersion = intern(v)
 			return err
 		case "request":
@@ -60,7 +60,7 @@ func decodeRequest(s *scanner, r *review) error {
 				if string(k) != "resource" {
 					return s.skip()
 				}
-				v, err := s.stringBytes()
+				v, err := s.valueBytes()
 				r.Resource = intern(v)
 				return err
 			})
@@ -72,7 +72,7 @@ func decodeRequest(s *scanner, r *review) error {
 			r.Namespace, err = s.str()
 		case "operation":
 			var v []byte
-			v, err = s.stringBytes()
+			v, err = s.valueBytes()
 			r.Operation = intern(v)
 		case "userInfo":
 			err = s.object(func(k []byte) error {
@@ -113,7 +113,7 @@ func decodeGroupKind(s *scanner, gk *groupKind) error {
 			*dst = ""
 			return nil
 		}
-		v, err := s.stringBytes()
+		v, err := s.valueBytes()
 		*dst = intern(v)
 		return err
 	})

@@ -52,11 +52,11 @@ func decodeOwner(s *scanner, o *ownerRef) error {
 		switch string(key) {
 		case "apiVersion":
 			var v []byte
-			v, err = s.stringBytes()
+			v, err = s.valueBytes()
 			o.APIVersion = intern(v)
 		case "kind":
 			var v []byte
-			v, err = s.stringBytes()
+			v, err = s.valueBytes()
 			o.Kind = intern(v)
 		case "name":
 			o.Name, err = s.str()

@@ -153,6 +153,15 @@ func (s *scanner) boolean() (bool, error) {
 	return false, s.fail("want a boolean")
 }
 
+// valueBytes reads a string value as stringBytes does; null reads as
+// empty, as encoding/json and the API server's decoder read it.
+func (s *scanner) valueBytes() ([]byte, error) {
+	if s.null() {
+		return nil, nil
+	}
+	return s.stringBytes()
+}
+
 // stringBytes reads a string and returns its unescaped bytes: a slice of
 // the input when it holds no escapes (the common case), else a copy.
 func (s *scanner) stringBytes() ([]byte, error) {
