@@ -1,0 +1,89 @@
+package config_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// TestManagerWiring checks what the API server cannot: that the webhook
+// Deployment, its Service and the service accounts agree with each other
+// and with the flags the binary reads.
+func TestManagerWiring(t *testing.T) {
+	t.Parallel()
+	deployments := map[string]*appsv1.Deployment{}
+	var svc *corev1.Service
+	for _, m := range readKustomization(t, "manager") {
+		switch m.obj.GetKind() {
+		case "Deployment":
+			d := &appsv1.Deployment{}
+			fromUnstructured(t, m, d)
+			deployments[d.Name] = d
+		case "Service":
+			svc = &corev1.Service{}
+			fromUnstructured(t, m, svc)
+		}
+	}
+	wh, ctl := deployments["imagegate-webhook"], deployments["imagegate-controller"]
+	if wh == nil || ctl == nil || svc == nil {
+		t.Fatalf("config/manager lacks the webhook or controller Deployment or the Service")
+	}
+	for _, d := range []*appsv1.Deployment{wh, ctl} {
+		c := d.Spec.Template.Spec.Containers[0]
+		sc := c.SecurityContext
+		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || c.Resources.Requests == nil {
+			t.Errorf("Deployment %s: container %s needs a read-only root filesystem and resource requests", d.Name, c.Name)
+		}
+		if ps := d.Spec.Template.Spec.SecurityContext; ps == nil || ps.RunAsNonRoot == nil || !*ps.RunAsNonRoot {
+			t.Errorf("Deployment %s must run as non-root", d.Name)
+		}
+		if d.Spec.Template.Spec.ServiceAccountName != d.Name {
+			t.Errorf("Deployment %s runs as %q, want service account %s", d.Name, d.Spec.Template.Spec.ServiceAccountName, d.Name)
+		}
+	}
+	c := wh.Spec.Template.Spec.Containers[0]
+	flags := argFlags(c.Args)
+	if got := flags["--cert-dir"]; !slices.ContainsFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool {
+		return vm.MountPath == got && vm.Name == "tls"
+	}) {
+		t.Errorf("webhook: --cert-dir %q is not where the tls volume is mounted (%v)", got, c.VolumeMounts)
+	}
+	if v := wh.Spec.Template.Spec.Volumes; len(v) != 1 || v[0].Secret == nil || v[0].Secret.SecretName != "imagegate-webhook-tls" {
+		t.Errorf("webhook: want one volume from Secret imagegate-webhook-tls, got %+v", v)
+	}
+	port := slices.IndexFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == svc.Spec.Ports[0].TargetPort.StrVal })
+	if port < 0 || c.Ports[port].ContainerPort != 9443 || flags["--port"] != "9443" || svc.Spec.Ports[0].Port != 443 {
+		t.Errorf("webhook: Service %d -> %s must reach --port %s (container ports %v)", svc.Spec.Ports[0].Port, svc.Spec.Ports[0].TargetPort.String(), flags["--port"], c.Ports)
+	}
+	writers := strings.Split(flags["--trusted-writers"], ",")
+	for _, sa := range []string{"imagegate-webhook", "imagegate-controller"} {
+		if !slices.Contains(writers, "system:serviceaccount:"+installNamespace+":"+sa) {
+			t.Errorf("webhook: --trusted-writers %v lacks %s, whose ImageVerifications the webhook would deny", writers, sa)
+		}
+	}
+	if !slices.Contains(ctl.Spec.Template.Spec.Containers[0].Args, "--leader-elect") {
+		t.Errorf("controller: args %v lack --leader-elect", ctl.Spec.Template.Spec.Containers[0].Args)
+	}
+}
+
+func fromUnstructured(t *testing.T, m manifest, into any) {
+	t.Helper()
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(m.obj.Object, into, true); err != nil {
+		t.Fatalf("%s: %v", m, err)
+	}
+}
+
+// argFlags maps --name=value arguments to their values.
+func argFlags(args []string) map[string]string {
+	out := map[string]string{}
+	for _, a := range args {
+		if k, v, ok := strings.Cut(a, "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
