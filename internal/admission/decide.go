@@ -89,9 +89,24 @@ func aggregate(results []imageResult) outcome {
 		}
 	}
 	if !out.allowed {
-		out.message = strings.Join(denied, "\n")
+		out.message = strings.Join(capList(denied, "images denied"), "\n")
 	}
+	out.warnings = capList(out.warnings, "images admitted with warnings")
 	return out
+}
+
+// maxListed bounds how many images a denial message or the warnings name:
+// the API server hands both to the user and keeps them in events, and a
+// Pod may hold thousands of containers. The audit line lists every image.
+const maxListed = 10
+
+// capList keeps the first maxListed entries and says how many were left
+// out.
+func capList(entries []string, what string) []string {
+	if len(entries) <= maxListed {
+		return entries
+	}
+	return append(entries[:maxListed:maxListed], fmt.Sprintf("... and %d more %s (every image is in the audit log)", len(entries)-maxListed, what))
 }
 
 // judgeWriter admits writes of ImageVerification by the trusted writers
