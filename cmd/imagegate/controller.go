@@ -14,6 +14,7 @@ import (
 	"github.com/imagegate/imagegate/internal/gate"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/scheme"
+	"github.com/imagegate/imagegate/internal/secrets"
 	"github.com/imagegate/imagegate/internal/trust"
 )
 
@@ -81,7 +82,7 @@ func startController(ctx context.Context, f controllerFlags) error {
 		return fmt.Errorf("setting up the ImageGate controller: %w", err)
 	}
 	for _, cluster := range []bool{false, true} {
-		tr := &trust.Reconciler{Client: mgr.GetClient(), Secrets: gate.SecretReader{Client: mgr.GetClient()}, Cluster: cluster}
+		tr := &trust.Reconciler{Client: mgr.GetClient(), Secrets: secrets.Reader{Client: mgr.GetClient()}, Cluster: cluster}
 		if err := tr.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the trust policy status controller: %w", err)
 		}

@@ -2,14 +2,12 @@ package admission
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
@@ -126,27 +124,4 @@ func (s *PolicyStore) Load(ctx context.Context) error {
 	s.invalid = invalid
 	s.mu.Unlock()
 	return nil
-}
-
-// ErrSecretKeyMissing is returned when the Secret a policy names lacks the key.
-var ErrSecretKeyMissing = errors.New("secret has no such key")
-
-// APISecrets reads Secrets through the API (not a cache): the webhook
-// reads only the few Secrets policies name, in the namespaces they name,
-// and never lists or watches Secrets.
-type APISecrets struct {
-	Reader client.Reader // the manager's API reader
-}
-
-// SecretValue implements policy.SecretReader.
-func (a APISecrets) SecretValue(ctx context.Context, namespace, name, key string) ([]byte, error) {
-	var sec corev1.Secret
-	if err := a.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &sec); err != nil {
-		return nil, fmt.Errorf("reading Secret %s/%s: %w", namespace, name, err)
-	}
-	v, ok := sec.Data[key]
-	if !ok {
-		return nil, fmt.Errorf("%w: Secret %s/%s has no key %q", ErrSecretKeyMissing, namespace, name, key)
-	}
-	return v, nil
 }

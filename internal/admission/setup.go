@@ -20,6 +20,7 @@ import (
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/registry"
+	"github.com/imagegate/imagegate/internal/secrets"
 	"github.com/imagegate/imagegate/internal/verify"
 )
 
@@ -78,7 +79,7 @@ func Setup(ctx context.Context, mgr manager.Manager, reg *registry.Client, check
 		checker = cache.NewChecker(reg, verify.New(reg), cache.CheckerOptions{})
 	}
 	store := records.NewStore(mgr.GetCache(), mgr.GetClient(), checker.TTL, o.Now)
-	wh := &Webhook{Checker: checker, Policies: NewPolicyStore(mgr.GetCache(), APISecrets{Reader: mgr.GetAPIReader()}, o.Log, o.PolicyResync)}
+	wh := &Webhook{Checker: checker, Policies: NewPolicyStore(mgr.GetCache(), secrets.Reader{Client: mgr.GetAPIReader()}, o.Log, o.PolicyResync)}
 	if o.Registerer != nil {
 		m, err := NewMetrics(o.Registerer, Counters{RegistryRequests: reg.Requests,
 			CacheHits: checker.Cache().Hits, Verifications: checker.Cache().Calls})

@@ -6,11 +6,11 @@ import (
 	"fmt"
 
 	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/policy"
+	"github.com/imagegate/imagegate/internal/secrets"
 )
 
 // trustSet is the compiled trust policies visible from one namespace, and
@@ -19,22 +19,6 @@ import (
 type trustSet struct {
 	set     *policy.Set
 	invalid map[policy.Ref]error
-}
-
-// SecretReader reads Secret keys through a controller-runtime client.
-type SecretReader struct{ Client client.Reader }
-
-// SecretValue implements policy.SecretReader.
-func (s SecretReader) SecretValue(ctx context.Context, namespace, name, key string) ([]byte, error) {
-	var sec corev1.Secret
-	if err := s.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &sec); err != nil {
-		return nil, err
-	}
-	v, ok := sec.Data[key]
-	if !ok {
-		return nil, fmt.Errorf("key %q not in Secret %s/%s", key, namespace, name)
-	}
-	return v, nil
 }
 
 func (r *Reconciler) loadTrust(ctx context.Context, namespace string) (*trustSet, error) {
@@ -49,7 +33,7 @@ func (r *Reconciler) loadTrust(ctx context.Context, namespace string) (*trustSet
 	ts := &trustSet{invalid: map[policy.Ref]error{}}
 	var compiled []*policy.Policy
 	add := func(ref policy.Ref, spec *igv1.TrustPolicySpec) {
-		p, err := policy.Compile(ctx, ref, spec, SecretReader{Client: r.Client})
+		p, err := policy.Compile(ctx, ref, spec, secrets.Reader{Client: r.Client})
 		if err != nil {
 			ts.invalid[ref] = err
 			return

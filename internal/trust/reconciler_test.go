@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
-	"github.com/imagegate/imagegate/internal/gate"
+	"github.com/imagegate/imagegate/internal/secrets"
 	"github.com/imagegate/imagegate/internal/testenv"
 )
 
@@ -23,7 +23,7 @@ func TestStatusReportsHashOrTheCompileError(t *testing.T) {
 	key := testenv.NewCosignKey(t)
 	good := testenv.ClusterTrustPolicy("good", testenv.KeyPolicySpec("registry.example/**", key.PublicPEM))
 	bad := testenv.ClusterTrustPolicy("bad", testenv.KeyPolicySpec("registry.example/**", []byte("not a key")))
-	r := &Reconciler{Client: cp.Client, Secrets: gate.SecretReader{Client: cp.Client}, Cluster: true}
+	r := &Reconciler{Client: cp.Client, Secrets: secrets.Reader{Client: cp.Client}, Cluster: true}
 	for _, p := range []*igv1.ClusterTrustPolicy{good, bad} {
 		if err := cp.Client.Create(ctx, p); err != nil {
 			t.Fatal(err)
