@@ -29,7 +29,7 @@ func TestManifestsAcceptedByAPIServer(t *testing.T) {
 	ctx := t.Context()
 	var all []manifest
 	for _, dir := range []string{"default", "samples"} {
-		all = append(all, readKustomization(t, dir)...)
+		all = append(all, render(t, dir)...)
 	}
 	kinds := map[string]int{}
 	for _, m := range all {
@@ -45,7 +45,7 @@ func TestManifestsAcceptedByAPIServer(t *testing.T) {
 	}
 	want := map[string]int{
 		"CustomResourceDefinition": 4, "Namespace": 1, "ServiceAccount": 2,
-		"ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1,
+		"ClusterRole": 3, "ClusterRoleBinding": 3, "Role": 2, "RoleBinding": 2,
 		"Deployment": 2, "Service": 1, "PodDisruptionBudget": 1, "NetworkPolicy": 1,
 		"ValidatingWebhookConfiguration": 1,
 		"ClusterTrustPolicy":             1, "TrustPolicy": 1, "ImageGate": 1,

@@ -34,7 +34,7 @@ func TestPodsMeetRestrictedPodSecurity(t *testing.T) {
 		t.Fatalf("a privileged Pod got %v, want a PodSecurity violation: without enforcement the check below proves nothing", err)
 	}
 	n := 0
-	for _, m := range readKustomization(t, "manager") {
+	for _, m := range render(t, "manager") {
 		if m.obj.GetKind() != "Deployment" {
 			continue
 		}

@@ -12,22 +12,17 @@ import (
 
 // access is one question to the authorizer.
 type access struct {
-	verb, group, resource, subresource, namespace string
-	allowed                                       bool
+	verb, group, resource, subresource, namespace, name string
+	allowed                                             bool
 }
 
-// TestServiceAccountPermissions creates config/rbac for real, binds nothing
-// else, and asks the API server's RBAC authorizer, as each service
-// account, what it may do.
+// TestServiceAccountPermissions creates the RBAC objects of config/default
+// for real, binds nothing else, and asks the API server's RBAC authorizer,
+// as each service account, what it may do.
 func TestServiceAccountPermissions(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	ensureNamespace(ctx, t, installNamespace)
-	for _, m := range readKustomization(t, "rbac") {
-		if err := cp.Client.Create(ctx, m.obj.DeepCopy()); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatalf("%s: %v", m, err)
-		}
-	}
+	createRBAC(t)
 	cases := map[string][]access{
 		"imagegate-controller": {
 			{verb: "patch", group: "imagegate.dev", resource: "imagegates", subresource: "status", namespace: "flux-system", allowed: true},
@@ -56,6 +51,19 @@ func TestServiceAccountPermissions(t *testing.T) {
 			{verb: "delete", group: "imagegate.dev", resource: "imageverifications"},
 			{verb: "create", resource: "pods", namespace: "flux-system"},
 			{verb: "get", group: "coordination.k8s.io", resource: "leases", namespace: installNamespace},
+			// --cert-mode=self-managed: its own Secret and webhook
+			// configuration, by name.
+			{verb: "create", resource: "secrets", namespace: installNamespace, allowed: true},
+			{verb: "update", resource: "secrets", namespace: installNamespace, name: "imagegate-webhook-tls", allowed: true},
+			{verb: "watch", resource: "secrets", namespace: installNamespace, name: "imagegate-webhook-tls", allowed: true},
+			{verb: "update", resource: "secrets", namespace: installNamespace, name: "imagegate-ca"},
+			{verb: "watch", resource: "secrets", namespace: installNamespace},
+			{verb: "create", resource: "secrets", namespace: "flux-system"},
+			{verb: "update", group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations", name: "imagegate", allowed: true},
+			{verb: "watch", group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations", name: "imagegate", allowed: true},
+			{verb: "update", group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations", name: "other"},
+			{verb: "list", group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations"},
+			{verb: "update", group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", name: "imagegate"},
 		},
 	}
 	for sa, accesses := range cases {
@@ -63,7 +71,23 @@ func TestServiceAccountPermissions(t *testing.T) {
 		for _, a := range accesses {
 			got := allowed(ctx, t, c, a)
 			if got != a.allowed {
-				t.Errorf("%s may %s %s %s/%s in %q: %v, want %v", sa, a.verb, a.group, a.resource, a.subresource, a.namespace, got, a.allowed)
+				t.Errorf("%s may %s %s %s/%s %q in %q: %v, want %v", sa, a.verb, a.group, a.resource, a.subresource, a.name, a.namespace, got, a.allowed)
+			}
+		}
+	}
+}
+
+// createRBAC creates the service accounts, roles and bindings of
+// config/default for real (once; tests share them).
+func createRBAC(t *testing.T) {
+	t.Helper()
+	ctx := t.Context()
+	ensureNamespace(ctx, t, installNamespace)
+	for _, m := range render(t, "default") {
+		switch m.obj.GetKind() {
+		case "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding":
+			if err := cp.Client.Create(ctx, m.obj.DeepCopy()); err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Fatalf("%s: %v", m, err)
 			}
 		}
 	}
@@ -87,7 +111,7 @@ func allowed(ctx context.Context, t *testing.T, c client.Client, a access) bool 
 	t.Helper()
 	r := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
 		ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Verb: a.verb, Group: a.group, Resource: a.resource, Subresource: a.subresource, Namespace: a.namespace,
+			Verb: a.verb, Group: a.group, Resource: a.resource, Subresource: a.subresource, Namespace: a.namespace, Name: a.name,
 		},
 	}}
 	if err := c.Create(ctx, r); err != nil {

@@ -12,12 +12,21 @@ import (
 
 // TestManagerWiring checks what the API server cannot: that the webhook
 // Deployment, its Service and the service accounts agree with each other
-// and with the flags the binary reads.
+// and with the flags the binary reads, in both installs.
 func TestManagerWiring(t *testing.T) {
 	t.Parallel()
+	for dir, mode := range map[string]string{"default": "self-managed", "cert-manager": "files"} {
+		t.Run(dir, func(t *testing.T) {
+			t.Parallel()
+			checkWiring(t, dir, mode)
+		})
+	}
+}
+
+func checkWiring(t *testing.T, dir, certMode string) {
 	deployments := map[string]*appsv1.Deployment{}
 	var svc *corev1.Service
-	for _, m := range readKustomization(t, "manager") {
+	for _, m := range render(t, dir) {
 		switch m.obj.GetKind() {
 		case "Deployment":
 			d := &appsv1.Deployment{}
@@ -52,9 +61,7 @@ func TestManagerWiring(t *testing.T) {
 	}) {
 		t.Errorf("webhook: --cert-dir %q is not where the tls volume is mounted (%v)", got, c.VolumeMounts)
 	}
-	if v := wh.Spec.Template.Spec.Volumes; len(v) != 1 || v[0].Secret == nil || v[0].Secret.SecretName != "imagegate-webhook-tls" {
-		t.Errorf("webhook: want one volume from Secret imagegate-webhook-tls, got %+v", v)
-	}
+	checkCertVolume(t, c, wh.Spec.Template.Spec.Volumes, certMode)
 	port := slices.IndexFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == svc.Spec.Ports[0].TargetPort.StrVal })
 	if port < 0 || c.Ports[port].ContainerPort != 9443 || flags["--port"] != "9443" || svc.Spec.Ports[0].Port != 443 {
 		t.Errorf("webhook: Service %d -> %s must reach --port %s (container ports %v)", svc.Spec.Ports[0].Port, svc.Spec.Ports[0].TargetPort.String(), flags["--port"], c.Ports)
@@ -67,6 +74,35 @@ func TestManagerWiring(t *testing.T) {
 	}
 	if !slices.Contains(ctl.Spec.Template.Spec.Containers[0].Args, "--leader-elect") {
 		t.Errorf("controller: args %v lack --leader-elect", ctl.Spec.Template.Spec.Containers[0].Args)
+	}
+}
+
+// checkCertVolume: self-managed certificates are written by the webhook
+// into a writable in-memory volume; files come read-only from the Secret
+// cert-manager writes.
+func checkCertVolume(t *testing.T, c corev1.Container, v []corev1.Volume, certMode string) {
+	t.Helper()
+	modes := 0
+	for _, a := range c.Args {
+		if strings.HasPrefix(a, "--cert-mode") {
+			modes++
+		}
+	}
+	got := argFlags(c.Args)["--cert-mode"]
+	if got == "" {
+		got = "files" // the binary's default
+	}
+	if modes > 1 || got != certMode {
+		t.Errorf("webhook: --cert-mode %q (given %d times), want %s once at most", got, modes, certMode)
+	}
+	mount := c.VolumeMounts[slices.IndexFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return vm.Name == "tls" })]
+	switch {
+	case len(v) != 1:
+		t.Errorf("webhook: want one volume, got %+v", v)
+	case certMode == "self-managed" && (v[0].EmptyDir == nil || v[0].EmptyDir.Medium != corev1.StorageMediumMemory || v[0].Secret != nil || mount.ReadOnly):
+		t.Errorf("webhook: self-managed certificates need a writable in-memory emptyDir, got %+v mounted read-only %v", v[0], mount.ReadOnly)
+	case certMode == "files" && (v[0].Secret == nil || v[0].Secret.SecretName != "imagegate-webhook-tls" || v[0].EmptyDir != nil):
+		t.Errorf("webhook: want the volume from Secret imagegate-webhook-tls, got %+v", v[0])
 	}
 }
 

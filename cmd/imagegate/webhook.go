@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/imagegate/imagegate/internal/admission"
+	"github.com/imagegate/imagegate/internal/certs"
 	"github.com/imagegate/imagegate/internal/scheme"
 )
 
@@ -42,6 +44,7 @@ type webhookFlags struct {
 	serviceAccount   string
 	timeout          time.Duration
 	policyResync     time.Duration
+	certs            certFlags
 }
 
 func parseWebhookFlags(args []string, stderr io.Writer) (webhookFlags, error) {
@@ -61,7 +64,11 @@ func parseWebhookFlags(args []string, stderr io.Writer) (webhookFlags, error) {
 	fs.StringVar(&f.serviceAccount, "service-account", defaultWebhookServiceAccount, "the webhook's own service account name, for the default --trusted-writers")
 	fs.DurationVar(&f.timeout, "timeout", admission.DefaultTimeout, "overall deadline of one admission request (below the webhook's timeoutSeconds, 10s)")
 	fs.DurationVar(&f.policyResync, "policy-resync", admission.DefaultPolicyResync, "recompile policies this often (picks up keys rotated in Secrets)")
+	f.certs.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if err := f.certs.validate(); err != nil {
 		return f, err
 	}
 	if fs.NArg() > 0 {
@@ -138,9 +145,17 @@ func startWebhook(ctx context.Context, f webhookFlags, audit io.Writer, log *slo
 	if err != nil {
 		return err
 	}
+	certManager, certOpts, err := f.certs.selfManaged(cfg, f.certDir)
+	if err != nil {
+		return err
+	}
+	cacheOpts := admission.CacheOptions()
+	if certManager != nil {
+		maps.Copy(cacheOpts.ByObject, certs.CacheOptions(certOpts))
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme.New(),
-		Cache:                  admission.CacheOptions(),
+		Cache:                  cacheOpts,
 		Metrics:                metricsserver.Options{BindAddress: f.common.metricsAddr},
 		HealthProbeBindAddress: f.common.probeAddr,
 		WebhookServer:          webhook.NewServer(webhook.Options{Host: f.host, Port: f.port, CertDir: f.certDir}),
@@ -162,6 +177,14 @@ func startWebhook(ctx context.Context, f webhookFlags, audit io.Writer, log *slo
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the admission webhook: %w", err)
+	}
+	if certManager != nil {
+		if err := bootstrapCerts(ctx, certManager, mgr, log); err != nil {
+			return err
+		}
+	}
+	if err := metrics.Registry.Register(certs.ExpiryCollector(f.certDir)); err != nil {
+		return fmt.Errorf("registering the certificate metric: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)

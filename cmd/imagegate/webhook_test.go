@@ -40,3 +40,11 @@ func TestWebhookFlagsRefuseATimeoutBeyondTheWebhooksOwn(t *testing.T) {
 		}
 	}
 }
+
+func TestWebhookFlagsRefuseAnUnknownCertMode(t *testing.T) {
+	t.Parallel()
+	_, err := parseWebhookFlags([]string{"--cert-mode", "cert-manager"}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--cert-mode") {
+		t.Errorf("err = %v, want one naming --cert-mode", err)
+	}
+}
