@@ -5,9 +5,10 @@ import (
 	"testing"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/imagegate/imagegate/internal/testenv"
 )
 
 // access is one question to the authorizer.
@@ -83,14 +84,7 @@ func createRBAC(t *testing.T) {
 	t.Helper()
 	ctx := t.Context()
 	ensureNamespace(ctx, t, installNamespace)
-	for _, m := range render(t, "default") {
-		switch m.obj.GetKind() {
-		case "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding":
-			if err := cp.Client.Create(ctx, m.obj.DeepCopy()); err != nil && !apierrors.IsAlreadyExists(err) {
-				t.Fatalf("%s: %v", m, err)
-			}
-		}
-	}
+	testenv.CreateRBAC(ctx, t, cp.Client, testenv.Kustomize(t, "config/default"))
 }
 
 // impersonate returns a client that acts as user, with no groups beyond

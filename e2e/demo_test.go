@@ -23,6 +23,9 @@ import (
 
 // say prints a line of the demo's story. Tests may write to stdout; `make
 // demo` runs this test without -v so the story is all that shows.
+// installNamespace is where config/default installs imagegate.
+const installNamespace = "imagegate-system"
+
 func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 
 const deployment = `apiVersion: apps/v1
@@ -67,6 +70,7 @@ func TestDemo(t *testing.T) {
 	})))
 	must(t, cp.Client.Create(ctx, testenv.ImagePolicy("shop", "web", nil)))
 	say("cluster: ClusterTrustPolicy release-signed (one cosign key, require all), ImageGate shop/web writing ./apps")
+	say("controller: runs as ServiceAccount %s/imagegate-controller with config/default's RBAC, leader election on", installNamespace)
 
 	stop := startController(t, cp)
 	defer stop()
@@ -122,10 +126,17 @@ func must(t *testing.T, err error) {
 func startController(t *testing.T, cp *testenv.ControlPlane) func() {
 	t.Helper()
 	bin := testenv.BuildImagegate(t)
-	kubeconfig := cp.KubeconfigFile(t, "imagegate-controller", "system:masters")
+	// The controller's own service account with config/default's RBAC,
+	// nothing more: a permission the gate needs and the install lacks
+	// fails the demo.
+	ctx := context.Background()
+	must(t, cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: installNamespace}}))
+	testenv.CreateRBAC(ctx, t, cp.Client, testenv.Kustomize(t, "config/default"))
+	kubeconfig := cp.ServiceAccountKubeconfig(t, installNamespace, "imagegate-controller")
 	var logs bytes.Buffer
-	cmd := exec.Command(bin, "controller", "--kubeconfig", kubeconfig, "--leader-elect=false",
+	cmd := exec.Command(bin, "controller", "--kubeconfig", kubeconfig, "--leader-elect",
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--allow-insecure-registry")
+	cmd.Env = append(os.Environ(), "POD_NAMESPACE="+installNamespace)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	must(t, cmd.Start())
 	done := make(chan error, 1)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -32,7 +34,7 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	f.common.register(fs, ":8080", ":8081")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader so that one replica reconciles at a time")
-	fs.StringVar(&f.leaderNS, "leader-election-namespace", "", "namespace of the leader election lease (default: the pod's)")
+	fs.StringVar(&f.leaderNS, "leader-election-namespace", "", "namespace of the leader election lease (default: $POD_NAMESPACE, else the in-cluster namespace)")
 	fs.IntVar(&f.concurrency, "concurrent", 4, "ImageGates reconciled in parallel")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster or $KUBECONFIG)")
 	if err := fs.Parse(args); err != nil {
@@ -61,7 +63,7 @@ func startController(ctx context.Context, f controllerFlags) error {
 		HealthProbeBindAddress:  f.common.probeAddr,
 		LeaderElection:          f.leaderElect,
 		LeaderElectionID:        "imagegate-controller.imagegate.dev",
-		LeaderElectionNamespace: f.leaderNS,
+		LeaderElectionNamespace: cmp.Or(f.leaderNS, os.Getenv("POD_NAMESPACE")),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
