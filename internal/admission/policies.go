@@ -104,11 +104,15 @@ func (s *PolicyStore) Load(ctx context.Context) error {
 	}
 	compiled := make([]*policy.Policy, 0, len(tps.Items)+len(ctps.Items))
 	invalid := map[policy.Ref]error{}
+	var broken []policy.Broken
 	add := func(ref policy.Ref, spec *igv1.TrustPolicySpec) {
 		p, err := policy.Compile(ctx, ref, spec, s.secrets)
 		if err != nil {
 			invalid[ref] = err
-			s.log.ErrorContext(ctx, "trust policy skipped: it does not compile", "kind", ref.Kind, "policy", ref.String(), "error", err)
+			if b, ok := policy.NewBroken(ref, spec, err); ok {
+				broken = append(broken, b)
+			}
+			s.log.ErrorContext(ctx, "trust policy does not compile: the images it covers are denied", "kind", ref.Kind, "policy", ref.String(), "error", err)
 			return
 		}
 		compiled = append(compiled, p)
@@ -119,7 +123,7 @@ func (s *PolicyStore) Load(ctx context.Context) error {
 	for i := range tps.Items {
 		add(policy.Ref{Kind: "TrustPolicy", Namespace: tps.Items[i].Namespace, Name: tps.Items[i].Name}, &tps.Items[i].Spec)
 	}
-	s.set.Store(policy.NewSet(compiled))
+	s.set.Store(policy.NewSet(compiled, broken...))
 	s.mu.Lock()
 	s.invalid = invalid
 	s.mu.Unlock()

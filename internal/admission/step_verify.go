@@ -36,8 +36,11 @@ func stepVerify(ctx context.Context, d *deps, r *request, c *imageCheck) (verdic
 
 func noPolicy(err error) verdict {
 	v := verdict{Path: PathDenied, Reason: verify.ReasonNoPolicy, Message: err.Error()}
-	if errors.Is(err, errPoliciesNotLoaded) {
+	switch {
+	case errors.Is(err, errPoliciesNotLoaded):
 		v.Reason = verify.ReasonUnavailable
+	case errors.Is(err, policy.ErrInvalidPolicy):
+		v.Reason = verify.ReasonInvalidPolicy
 	}
 	return v
 }

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -139,5 +140,9 @@ func decisionFromRecord(image string, p *policy.Policy, iv *igv1.ImageVerificati
 }
 
 func deniedNoPolicy(image string, err error) cache.Decision {
-	return cache.Decision{Image: image, Outcome: verify.Outcome{Result: verify.ResultDenied, Reason: verify.ReasonNoPolicy, Message: err.Error()}}
+	reason := verify.ReasonNoPolicy
+	if errors.Is(err, policy.ErrInvalidPolicy) {
+		reason = verify.ReasonInvalidPolicy
+	}
+	return cache.Decision{Image: image, Outcome: verify.Outcome{Result: verify.ResultDenied, Reason: reason, Message: err.Error()}}
 }

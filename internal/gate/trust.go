@@ -32,10 +32,14 @@ func (r *Reconciler) loadTrust(ctx context.Context, namespace string) (*trustSet
 	}
 	ts := &trustSet{invalid: map[policy.Ref]error{}}
 	var compiled []*policy.Policy
+	var broken []policy.Broken
 	add := func(ref policy.Ref, spec *igv1.TrustPolicySpec) {
 		p, err := policy.Compile(ctx, ref, spec, secrets.Reader{Client: r.Client})
 		if err != nil {
 			ts.invalid[ref] = err
+			if b, ok := policy.NewBroken(ref, spec, err); ok {
+				broken = append(broken, b)
+			}
 			return
 		}
 		compiled = append(compiled, p)
@@ -46,7 +50,7 @@ func (r *Reconciler) loadTrust(ctx context.Context, namespace string) (*trustSet
 	for i := range ctps.Items {
 		add(policy.Ref{Kind: "ClusterTrustPolicy", Name: ctps.Items[i].Name}, &ctps.Items[i].Spec)
 	}
-	ts.set = policy.NewSet(compiled)
+	ts.set = policy.NewSet(compiled, broken...)
 	return ts, nil
 }
 

@@ -14,13 +14,18 @@ var (
 	ErrAmbiguous = errors.New("two trust policies cover the image equally specifically")
 )
 
-// Set is the policies in force, matched by the most specific glob.
+// Set is the policies in force, matched by the most specific glob, and the
+// broken ones, which still claim their images.
 type Set struct {
 	policies []*Policy
+	broken   []Broken
 }
 
-// NewSet returns a set of compiled policies. The slice is not copied.
-func NewSet(policies []*Policy) *Set { return &Set{policies: policies} }
+// NewSet returns a set of compiled policies and of broken ones. The slices
+// are not copied.
+func NewSet(policies []*Policy, broken ...Broken) *Set {
+	return &Set{policies: policies, broken: broken}
+}
 
 // Len is the number of policies.
 func (s *Set) Len() int { return len(s.policies) }
@@ -31,13 +36,13 @@ func (s *Set) Policies() []*Policy { return s.policies }
 // Match returns the policy for an image admitted into namespace: the
 // ClusterTrustPolicies and the TrustPolicies of that namespace compete.
 func (s *Set) Match(img Image, namespace string) (*Policy, error) {
-	return s.match(img, func(p *Policy) bool { return p.Ref.Namespace == "" || p.Ref.Namespace == namespace })
+	return s.match(img, func(r Ref) bool { return r.Namespace == "" || r.Namespace == namespace })
 }
 
 // MatchAny returns the policy for an image among all policies of the set,
 // whatever their namespace (the command line has no namespace).
 func (s *Set) MatchAny(img Image) (*Policy, error) {
-	return s.match(img, func(*Policy) bool { return true })
+	return s.match(img, func(Ref) bool { return true })
 }
 
 // Get returns the policy a ref names, or nil.
@@ -50,40 +55,60 @@ func (s *Set) Get(ref Ref) *Policy {
 	return nil
 }
 
-func (s *Set) match(img Image, inScope func(*Policy) bool) (*Policy, error) {
+func (s *Set) match(img Image, inScope func(Ref) bool) (*Policy, error) {
 	f := img.forms()
-	var best, tie *Policy
-	var bestGlob Glob
+	var m matcher
 	for _, p := range s.policies {
-		if !inScope(p) {
-			continue
-		}
-		g, ok := p.bestGlob(f)
-		if !ok {
-			continue
-		}
-		switch {
-		case best == nil || g.MoreSpecific(bestGlob):
-			best, bestGlob, tie = p, g, nil
-		case g.SameSpecificity(bestGlob) && p != best:
-			tie = p
+		if inScope(p.Ref) {
+			if g, ok := bestGlob(p.Images, f); ok {
+				m.offer(g, p.Ref, p, nil)
+			}
 		}
 	}
-	if best == nil {
+	for i := range s.broken {
+		if b := &s.broken[i]; inScope(b.Ref) {
+			if g, ok := bestGlob(b.Images, f); ok {
+				m.offer(g, b.Ref, nil, b)
+			}
+		}
+	}
+	switch {
+	case !m.found:
 		return nil, fmt.Errorf("%w %s: add a TrustPolicy or ClusterTrustPolicy whose images glob matches it", ErrNoPolicy, img)
-	}
-	if tie != nil {
+	case m.tie != nil:
 		return nil, fmt.Errorf("%w %s: %s %s and %s %s; make one glob more specific", ErrAmbiguous, img,
-			best.Ref.Kind, best.Ref, tie.Ref.Kind, tie.Ref)
+			m.ref.Kind, m.ref, m.tie.Kind, *m.tie)
+	case m.broken != nil:
+		return nil, m.broken.deny(img)
 	}
-	return best, nil
+	return m.policy, nil
 }
 
-// bestGlob returns the most specific of the policy's globs that matches.
-func (p *Policy) bestGlob(f imageForms) (Glob, bool) {
+// matcher keeps the most specific candidate offered so far, and one that
+// is exactly as specific, if any.
+type matcher struct {
+	found  bool
+	glob   Glob
+	ref    Ref
+	policy *Policy
+	broken *Broken
+	tie    *Ref
+}
+
+func (m *matcher) offer(g Glob, ref Ref, p *Policy, b *Broken) {
+	switch {
+	case !m.found || g.MoreSpecific(m.glob):
+		*m = matcher{found: true, glob: g, ref: ref, policy: p, broken: b}
+	case g.SameSpecificity(m.glob) && ref != m.ref:
+		m.tie = &ref
+	}
+}
+
+// bestGlob returns the most specific of globs that matches.
+func bestGlob(globs []Glob, f imageForms) (Glob, bool) {
 	var best Glob
 	found := false
-	for _, g := range p.Images {
+	for _, g := range globs {
 		if g.matchForms(f) && (!found || g.MoreSpecific(best)) {
 			best, found = g, true
 		}
@@ -93,7 +118,7 @@ func (p *Policy) bestGlob(f imageForms) (Glob, bool) {
 
 // Covers reports whether one of the policy's globs matches the image.
 func (p *Policy) Covers(img Image) bool {
-	_, ok := p.bestGlob(img.forms())
+	_, ok := bestGlob(p.Images, img.forms())
 	return ok
 }
 
