@@ -14,6 +14,7 @@ GOLANGCI_LINT := $(GOBIN)/golangci-lint
 KUBEBUILDER_ASSETS ?= $(BIN)/k8s
 export KUBEBUILDER_ASSETS
 export IMAGEGATE_COSIGN ?= $(GOBIN)/cosign
+export IMAGEGATE_HELM ?= $(GOBIN)/helm
 FLUX_CRDS := internal/testenv/testdata/crds/flux
 GO_TEST_FLAGS ?=
 
@@ -35,7 +36,7 @@ test: vet lint test-deps ## vet, lint, then every test against a real control pl
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-deps
-test-deps: control-plane cosign ## Build what the tests run: etcd, kube-apiserver, cosign CLI.
+test-deps: control-plane cosign helm ## Build what the tests run: etcd, kube-apiserver, cosign CLI, helm.
 
 .PHONY: control-plane
 control-plane:
@@ -44,6 +45,10 @@ control-plane:
 .PHONY: cosign
 cosign:
 	hack/cosign.sh $(GOBIN)
+
+.PHONY: helm
+helm:
+	hack/helm.sh $(GOBIN)
 
 .PHONY: vet
 vet:
@@ -80,9 +85,32 @@ flux-crds: $(CONTROLLER_GEN) ## Flux CRDs for tests, generated from the pinned A
 	  (cd $$dir && $(CONTROLLER_GEN) crd paths=./... output:crd:dir=$(ROOT)/$(FLUX_CRDS)) || exit 1; \
 	done
 
+CHART := charts/imagegate
+THIRDPARTY_CRDS := internal/testenv/testdata/crds/thirdparty
+# module@version:package of the API types whose CRDs the chart tests install.
+THIRDPARTY_CRD_APIS := github.com/cert-manager/cert-manager@v1.21.2:pkg/apis/certmanager/v1 \
+	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring@v0.95.2:v1
+
+.PHONY: chart-files
+chart-files: ## Copy config/'s CRDs and monitoring assets into the chart (Helm cannot read outside it).
+	rm -f $(CHART)/crds/*.yaml && cp config/crd/bases/*.yaml $(CHART)/crds/
+	cp config/monitoring/prometheusrule.yaml config/monitoring/dashboard.json $(CHART)/files/
+
+.PHONY: thirdparty-crds
+thirdparty-crds: $(CONTROLLER_GEN) ## CRDs of the cert-manager and prometheus-operator kinds config/ and the chart render, for their tests.
+	rm -rf $(THIRDPARTY_CRDS) && mkdir -p $(THIRDPARTY_CRDS)/all
+	for api in $(THIRDPARTY_CRD_APIS); do \
+	  mod=$${api%%:*} pkg=$${api#*:} && \
+	  dir=$$(cd / && GOFLAGS= GOWORK=off go mod download $$mod && GOFLAGS= GOWORK=off go list -m -f '{{.Dir}}' $$mod) && \
+	  (cd $$dir && GOFLAGS= GOWORK=off $(CONTROLLER_GEN) crd paths=./$$pkg/... output:crd:dir=$(ROOT)/$(THIRDPARTY_CRDS)/all) || exit 1; \
+	done
+	cd $(THIRDPARTY_CRDS) && mv all/cert-manager.io_certificates.yaml all/cert-manager.io_issuers.yaml \
+	  all/monitoring.coreos.com_servicemonitors.yaml all/monitoring.coreos.com_podmonitors.yaml \
+	  all/monitoring.coreos.com_prometheusrules.yaml . && rm -rf all
+
 .PHONY: verify
-verify: generate manifests ## Fails when generated files are not current.
-	git diff --exit-code -- api config internal/testenv/testdata
+verify: generate manifests chart-files ## Fails when generated files are not current.
+	git diff --exit-code -- api config charts internal/testenv/testdata
 
 $(CONTROLLER_GEN):
 	go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)

@@ -54,7 +54,7 @@ func TestSelfManagedCertificatesUnderTheWebhooksRBAC(t *testing.T) {
 		Namespace: installNamespace, SecretName: "imagegate-webhook-tls", ServiceName: "imagegate-webhook",
 		WebhookConfiguration: "imagegate", CertDir: t.TempDir(),
 	}
-	m, err := certs.New(impersonate(t, cfg.Impersonate.UserName), opts)
+	m, err := certs.New(cp.Impersonate(t, cfg.Impersonate.UserName), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

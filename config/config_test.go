@@ -1,14 +1,8 @@
 package config_test
 
 import (
-	"context"
+	"maps"
 	"testing"
-
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/imagegate/imagegate/internal/testenv"
 )
@@ -18,72 +12,63 @@ const installNamespace = "imagegate-system"
 
 var cp *testenv.ControlPlane
 
-func TestMain(m *testing.M) { testenv.RunMain(m, &cp) }
+func TestMain(m *testing.M) { testenv.RunMain(m, &cp, testenv.WithThirdPartyCRDs) }
 
-// TestManifestsAcceptedByAPIServer sends every object config/default and
-// config/samples list to the API server as a server-side dry run: schema,
-// CRD validation (OpenAPI and CEL) and built-in admission all run, nothing
-// is stored.
+// TestManifestsAcceptedByAPIServer sends every object of each install to
+// the API server as a server-side dry run with strict field validation:
+// schema, CRD validation (OpenAPI and CEL) and built-in admission all run,
+// nothing is stored. The counts catch an object silently dropped.
 func TestManifestsAcceptedByAPIServer(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	var all []manifest
-	for _, dir := range []string{"default", "samples"} {
-		all = append(all, render(t, dir)...)
+	base := map[string]int{
+		"CustomResourceDefinition": 4, "Namespace": 1, "ServiceAccount": 2,
+		"ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1,
+		"Deployment": 2, "Service": 1, "PodDisruptionBudget": 1, "NetworkPolicy": 1,
+		"ValidatingWebhookConfiguration": 1,
 	}
+	with := func(extra map[string]int) map[string]int {
+		out := maps.Clone(base)
+		for k, v := range extra {
+			out[k] += v
+		}
+		return out
+	}
+	for dir, want := range map[string]map[string]int{
+		// Self-managed certificates: a Role and a ClusterRole, bound.
+		"default":      with(map[string]int{"ClusterRole": 1, "ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1}),
+		"cert-manager": with(map[string]int{"Issuer": 2, "Certificate": 2}),
+		"monitoring":   {"PodMonitor": 1, "PrometheusRule": 1, "ConfigMap": 1},
+		"samples":      {"ClusterTrustPolicy": 1, "TrustPolicy": 1, "ImageGate": 1},
+	} {
+		t.Run(dir, func(t *testing.T) {
+			t.Parallel()
+			checkDryRun(t, dir, want)
+		})
+	}
+}
+
+func checkDryRun(t *testing.T, dir string, want map[string]int) {
+	ctx := t.Context()
+	all := render(t, dir)
 	kinds := map[string]int{}
 	for _, m := range all {
 		kinds[m.obj.GetKind()]++
 		if ns := m.obj.GetNamespace(); ns != "" {
-			ensureNamespace(ctx, t, ns)
+			testenv.EnsureNamespace(ctx, t, cp.Client, ns, nil)
 		}
 	}
 	for _, m := range all {
-		if err := dryRunCreate(ctx, cp.Client, m.obj.DeepCopy()); err != nil {
+		if err := testenv.DryRunApply(ctx, cp.Client, m.obj); err != nil {
 			t.Errorf("%s: the API server refused it: %v", m, err)
 		}
 	}
-	want := map[string]int{
-		"CustomResourceDefinition": 4, "Namespace": 1, "ServiceAccount": 2,
-		"ClusterRole": 3, "ClusterRoleBinding": 3, "Role": 2, "RoleBinding": 2,
-		"Deployment": 2, "Service": 1, "PodDisruptionBudget": 1, "NetworkPolicy": 1,
-		"ValidatingWebhookConfiguration": 1,
-		"ClusterTrustPolicy":             1, "TrustPolicy": 1, "ImageGate": 1,
-	}
 	for kind, n := range want {
 		if kinds[kind] != n {
-			t.Errorf("config/default and config/samples hold %d %s, want %d", kinds[kind], kind, n)
+			t.Errorf("config/%s holds %d %s, want %d", dir, kinds[kind], kind, n)
 		}
 	}
 	if len(all) != sum(want) {
-		t.Errorf("config/default and config/samples hold %d objects (%v), want %d", len(all), kinds, sum(want))
-	}
-}
-
-// dryRunCreate creates obj as a server-side dry run; an object that exists
-// already (the CRDs envtest installed, the namespace) is dry-run updated
-// instead, which validates it the same way.
-func dryRunCreate(ctx context.Context, c client.Client, obj *unstructured.Unstructured) error {
-	err := c.Create(ctx, obj.DeepCopy(), client.DryRunAll)
-	if !apierrors.IsAlreadyExists(err) {
-		return err
-	}
-	cur := &unstructured.Unstructured{}
-	cur.SetGroupVersionKind(obj.GroupVersionKind())
-	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), cur); err != nil {
-		return err
-	}
-	obj.SetResourceVersion(cur.GetResourceVersion())
-	return c.Update(ctx, obj, client.DryRunAll)
-}
-
-// ensureNamespace creates a namespace for real: dry-run creates of
-// namespaced objects need it.
-func ensureNamespace(ctx context.Context, t *testing.T, name string) {
-	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if err := cp.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("creating namespace %s: %v", name, err)
+		t.Errorf("config/%s holds %d objects (%v), want %d", dir, len(all), kinds, sum(want))
 	}
 }
 
