@@ -70,3 +70,13 @@ func (m *Metrics) observeReconcile(g *igv1.ImageGate, d time.Duration) {
 		m.duration.WithLabelValues(g.Namespace, g.Name).Observe(d.Seconds())
 	}
 }
+
+// forget drops the per-ImageGate series of a deleted ImageGate, so that a
+// deleted gate's blocked selections do not keep an alert firing.
+func (m *Metrics) forget(namespace, name string) {
+	if m != nil {
+		labels := prometheus.Labels{"namespace": namespace, "name": name}
+		m.blocked.Delete(labels)
+		m.duration.Delete(labels)
+	}
+}

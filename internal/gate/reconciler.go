@@ -64,6 +64,9 @@ type run struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var gate igv1.ImageGate
 	if err := r.Client.Get(ctx, req.NamespacedName, &gate); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.forget(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if gate.Spec.Suspend {
