@@ -75,9 +75,9 @@ func (s *Set) match(img Image, inScope func(Ref) bool) (*Policy, error) {
 	switch {
 	case !m.found:
 		return nil, fmt.Errorf("%w %s: add a TrustPolicy or ClusterTrustPolicy whose images glob matches it", ErrNoPolicy, img)
-	case m.tie != nil:
+	case m.tied:
 		return nil, fmt.Errorf("%w %s: %s %s and %s %s; make one glob more specific", ErrAmbiguous, img,
-			m.ref.Kind, m.ref, m.tie.Kind, *m.tie)
+			m.ref.Kind, m.ref, m.tie.Kind, m.tie)
 	case m.broken != nil:
 		return nil, m.broken.deny(img)
 	}
@@ -92,7 +92,8 @@ type matcher struct {
 	ref    Ref
 	policy *Policy
 	broken *Broken
-	tie    *Ref
+	tie    Ref
+	tied   bool
 }
 
 func (m *matcher) offer(g Glob, ref Ref, p *Policy, b *Broken) {
@@ -100,7 +101,7 @@ func (m *matcher) offer(g Glob, ref Ref, p *Policy, b *Broken) {
 	case !m.found || g.MoreSpecific(m.glob):
 		*m = matcher{found: true, glob: g, ref: ref, policy: p, broken: b}
 	case g.SameSpecificity(m.glob) && ref != m.ref:
-		m.tie = &ref
+		m.tie, m.tied = ref, true
 	}
 }
 

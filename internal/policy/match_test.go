@@ -74,14 +74,29 @@ func TestExceptionExpiry(t *testing.T) {
 	}
 }
 
-func BenchmarkMatch1000Policies(b *testing.B) {
+// thousandPolicies is 1,000 policies of two globs each, one of which
+// matches the image returned.
+func thousandPolicies() (*Set, Image) {
 	ps := make([]*Policy, 0, 1000)
 	for i := range 1000 {
 		ps = append(ps, pol("ClusterTrustPolicy", "", fmt.Sprintf("p%d", i),
 			fmt.Sprintf("registry%d.example/team%d/**", i%50, i), fmt.Sprintf("registry%d.example/team%d/app:v*", i%50, i)))
 	}
-	set := NewSet(ps)
 	img, _ := ParseImage("registry7.example/team507/app:v1.2.3")
+	return NewSet(ps), img
+}
+
+// TestMatchAllocatesOnce: matching is on every admission request; the one
+// allocation is the image's name:tag form the globs are matched against.
+func TestMatchAllocatesOnce(t *testing.T) {
+	set, img := thousandPolicies()
+	if n := testing.AllocsPerRun(20, func() { _, _ = set.Match(img, "apps") }); n != 1 {
+		t.Errorf("Match over 1,000 policies allocates %v times, want 1", n)
+	}
+}
+
+func BenchmarkMatch1000Policies(b *testing.B) {
+	set, img := thousandPolicies()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := set.MatchAny(img); err != nil {
