@@ -23,8 +23,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/imagegate/imagegate/internal/admission"
+	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/certs"
 	"github.com/imagegate/imagegate/internal/gate"
+	"github.com/imagegate/imagegate/internal/registry"
+	"github.com/imagegate/imagegate/internal/verify"
 )
 
 // TestMonitoringUsesExportedMetrics checks every PromQL expression of the
@@ -115,10 +118,11 @@ func imagegateMetrics(t *testing.T) map[string][]string {
 	t.Helper()
 	r := recorder{}
 	gate.NewMetrics(r)
-	count := func() int64 { return 0 }
-	if _, err := admission.NewMetrics(r, admission.Counters{RegistryRequests: count, CacheHits: count, Verifications: count}); err != nil {
+	if _, err := admission.NewMetrics(r); err != nil {
 		t.Fatal(err)
 	}
+	reg := registry.New(registry.Options{})
+	r.MustRegister(cache.NewChecker(reg, verify.New(reg), cache.CheckerOptions{}).Collectors(reg.Requests)...)
 	_ = r.Register(certs.ExpiryCollector(t.TempDir()))
 	if len(r) < 8 {
 		t.Fatalf("recorded %d imagegate metrics: %v", len(r), r)

@@ -3,11 +3,13 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/prometheus/client_golang/prometheus"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -72,7 +74,10 @@ func startController(ctx context.Context, f controllerFlags) error {
 	if err != nil {
 		return err
 	}
-	_, checker := f.common.checker(kc)
+	reg, checker := f.common.checker(kc)
+	if err := registerAll(metrics.Registry, checker.Collectors(reg.Requests)); err != nil {
+		return err
+	}
 	rec := &gate.Reconciler{
 		Client:  mgr.GetClient(),
 		Checker: checker,
@@ -96,4 +101,18 @@ func startController(ctx context.Context, f controllerFlags) error {
 		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// registerAll registers every collector, joining the errors.
+func registerAll(r prometheus.Registerer, cs []prometheus.Collector) error {
+	var errs []error
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	return nil
 }

@@ -78,7 +78,7 @@ func newHandlerEnv(t *testing.T, opts Options, policies ...*policy.Policy) *hand
 	team := compiledPolicy(t, "", "team", nil, teamPolicyGlob)
 	e := &handlerEnv{recs: newRecordMap(), chk: &scriptedChecker{result: verify.ResultVerified, reason: verify.ReasonVerified},
 		audit: &lockedBuffer{}, reg: prometheus.NewRegistry(), team: team}
-	m, err := NewMetrics(e.reg, Counters{})
+	m, err := NewMetrics(e.reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,16 +17,9 @@ type Metrics struct {
 	recordErrors prometheus.Counter
 }
 
-// Counters are totals kept elsewhere, exported as counters read at scrape
-// time (nil ones are left out).
-type Counters struct {
-	RegistryRequests func() int64 // registry.Client.Requests
-	CacheHits        func() int64 // verification results served by the cache
-	Verifications    func() int64 // verifications run
-}
-
-// NewMetrics creates the metrics and registers them on reg.
-func NewMetrics(reg prometheus.Registerer, c Counters) (*Metrics, error) {
+// NewMetrics creates the metrics and registers them, and extra ones (the
+// checker's counters), on reg.
+func NewMetrics(reg prometheus.Registerer, extra ...prometheus.Collector) (*Metrics, error) {
 	m := &Metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imagegate_admission_decisions_total",
@@ -42,21 +35,7 @@ func NewMetrics(reg prometheus.Registerer, c Counters) (*Metrics, error) {
 			Help: "ImageVerification writes that failed after a verification.",
 		}),
 	}
-	cs := []prometheus.Collector{m.decisions, m.latency, m.recordErrors}
-	for _, f := range []struct {
-		name, help string
-		get        func() int64
-	}{
-		{"imagegate_registry_requests_total", "HTTP requests sent to registries.", c.RegistryRequests},
-		{"imagegate_verification_cache_hits_total", "Verification results served by the in-process cache.", c.CacheHits},
-		{"imagegate_verifications_total", "Verifications run (coalesced callers share one).", c.Verifications},
-	} {
-		if f.get != nil {
-			get := f.get
-			cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: f.name, Help: f.help},
-				func() float64 { return float64(get()) }))
-		}
-	}
+	cs := append([]prometheus.Collector{m.decisions, m.latency, m.recordErrors}, extra...)
 	var errs []error
 	for _, col := range cs {
 		if err := reg.Register(col); err != nil {

@@ -81,8 +81,7 @@ func Setup(ctx context.Context, mgr manager.Manager, reg *registry.Client, check
 	store := records.NewStore(mgr.GetCache(), mgr.GetClient(), checker.TTL, o.Now)
 	wh := &Webhook{Checker: checker, Policies: NewPolicyStore(mgr.GetCache(), secrets.Reader{Client: mgr.GetAPIReader()}, o.Log, o.PolicyResync)}
 	if o.Registerer != nil {
-		m, err := NewMetrics(o.Registerer, Counters{RegistryRequests: reg.Requests,
-			CacheHits: checker.Cache().Hits, Verifications: checker.Cache().Calls})
+		m, err := NewMetrics(o.Registerer, checker.Collectors(reg.Requests)...)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,18 @@
+package cache
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Collectors export the checker's totals as counters read at scrape time:
+// the registry requests registryRequests counts (registry.Client.Requests),
+// verifications run, and results served from the cache. The controller and
+// the webhook each register them.
+func (c *Checker) Collectors(registryRequests func() int64) []prometheus.Collector {
+	counter := func(name, help string, get func() int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(get()) })
+	}
+	return []prometheus.Collector{
+		counter("imagegate_registry_requests_total", "HTTP requests sent to registries.", registryRequests),
+		counter("imagegate_verification_cache_hits_total", "Verification results served by the in-process cache.", c.Cache().Hits),
+		counter("imagegate_verifications_total", "Verifications run (coalesced callers share one).", c.Cache().Calls),
+	}
+}
