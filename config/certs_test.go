@@ -10,12 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlcache "sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/imagegate/imagegate/internal/certs"
 )
@@ -61,28 +58,8 @@ func TestSelfManagedCertificatesUnderTheWebhooksRBAC(t *testing.T) {
 	if _, err := m.Ensure(ctx); err != nil {
 		t.Fatalf("as the webhook's service account: %v", err)
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 cp.Scheme,
-		Cache:                  ctrlcache.Options{ByObject: certs.CacheOptions(opts)},
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	mctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager (watches denied by RBAC fail it): %v", err)
-		}
-	})
+	// Watches RBAC denies fail the manager, which fails the test.
+	cp.StartManager(t, cfg, ctrl.Options{Cache: ctrlcache.Options{ByObject: certs.CacheOptions(opts)}}, m.SetupWithManager)
 	if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(vwc), vwc); err != nil {
 		t.Fatal(err)
 	}

@@ -14,11 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/yaml"
 
@@ -134,37 +131,20 @@ func imagegateMetrics(t *testing.T) map[string][]string {
 // returns the families controller-runtime's registry then holds.
 func controllerRuntimeMetrics(t *testing.T) map[string][]string {
 	t.Helper()
-	mgr, err := ctrl.NewManager(cp.Config, ctrl.Options{
-		Scheme: cp.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	reconciled := make(chan struct{}, 1)
-	err = ctrl.NewControllerManagedBy(mgr).Named("monitoring-probe").For(&corev1.Namespace{}).
-		Complete(reconcile.Func(func(context.Context, reconcile.Request) (reconcile.Result, error) {
-			select {
-			case reconciled <- struct{}{}:
-			default:
-			}
-			return reconcile.Result{}, nil
-		}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	}()
+	cp.StartManager(t, nil, ctrl.Options{}, func(mgr ctrl.Manager) error {
+		return ctrl.NewControllerManagedBy(mgr).Named("monitoring-probe").For(&corev1.Namespace{}).
+			Complete(reconcile.Func(func(context.Context, reconcile.Request) (reconcile.Result, error) {
+				select {
+				case reconciled <- struct{}{}:
+				default:
+				}
+				return reconcile.Result{}, nil
+			}))
+	})
 	<-reconciled
 	out := map[string][]string{}
-	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
 		families, err := metrics.Registry.(prometheus.Gatherer).Gather()
 		if err != nil {
 			return false, err

@@ -8,15 +8,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlcache "sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/imagegate/imagegate/internal/certs"
-	"github.com/imagegate/imagegate/internal/testenv"
 )
 
 // TestControllerReinjectsABundleRemovedByAnApply runs the controller as
@@ -26,28 +22,7 @@ func TestControllerReinjectsABundleRemovedByAnApply(t *testing.T) {
 	t.Parallel()
 	opts := setup(t)
 	m := newManager(t, opts)
-	mgr, err := ctrl.NewManager(cp.Config, ctrl.Options{
-		Scheme:                 testenv.Scheme(),
-		Cache:                  ctrlcache.Options{ByObject: certs.CacheOptions(opts)},
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	cp.StartManager(t, nil, ctrl.Options{Cache: ctrlcache.Options{ByObject: certs.CacheOptions(opts)}}, m.SetupWithManager)
 
 	// The configuration appears after the webhook started.
 	createWebhookConfiguration(t, opts)
