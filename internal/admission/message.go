@@ -11,6 +11,10 @@ import (
 // maxWarning is where the API server may truncate one warning.
 const maxWarning = 256
 
+// maxDenial bounds the message about one image: a reference may be
+// hundreds of KiB long, and the message quotes it more than once.
+const maxDenial = 2 << 10
+
 // denial is the message for one image that was not admitted: the image,
 // the container, the policy, the reason code and what to do.
 func denial(ref imageRef, v verdict) string {
@@ -25,7 +29,7 @@ func denial(ref imageRef, v verdict) string {
 		b.WriteString("; to admit it: ")
 		b.WriteString(hint)
 	}
-	return b.String()
+	return truncate(b.String(), maxDenial)
 }
 
 // warning is the short form of a warn-mode denial, sent as an admission

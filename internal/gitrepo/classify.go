@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -64,6 +65,10 @@ func classifyCause(err error) error {
 	case errors.As(err, &dnsErr), errors.As(err, &opErr):
 		return ErrUnreachable
 	case errors.As(err, &netErr) && netErr.Timeout():
+		return ErrUnreachable
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		// The connection ended before the server answered: it went away
+		// in the middle of the exchange, as a restarting server does.
 		return ErrUnreachable
 	case errors.As(err, &statusErr) && statusErr.StatusCode() >= http.StatusInternalServerError:
 		return ErrUnreachable

@@ -26,7 +26,10 @@ func (u *updater) pushBranch(ctx context.Context, commit plumbing.Hash) error {
 		return nil
 	}
 	e := &Error{Op: "push", URL: u.ws.remote.display, Branch: u.cfg.PushBranch, Err: err, Remote: said}
-	if e.Kind = classifyTransport(err); e.Kind != nil || ctx.Err() != nil {
+	e.Kind = classifyTransport(err)
+	// A server that went away mid-push (ErrUnreachable) may have applied
+	// the push before it did: look before calling it a failure.
+	if ctx.Err() != nil || (e.Kind != nil && !errors.Is(e.Kind, ErrUnreachable)) {
 		return e
 	}
 	tip, exists, lerr := u.remoteTip(ctx)
@@ -35,6 +38,8 @@ func (u *updater) pushBranch(ctx context.Context, commit plumbing.Hash) error {
 		return errors.Join(e, lerr)
 	case exists && tip == commit:
 		return nil // the push went through; only its report got lost
+	case e.Kind != nil:
+		return e
 	case u.moved(tip, exists):
 		e.Kind = ErrNonFastForward
 	case isRefUpdateRejection(err):

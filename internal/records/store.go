@@ -66,13 +66,22 @@ func (s *Store) Record(ctx context.Context, d cache.Decision) (*igv1.ImageVerifi
 			Policy: igv1.PolicyReference{Kind: d.Policy.Ref.Kind, Namespace: d.Policy.Ref.Namespace, Name: d.Policy.Ref.Name},
 		},
 	}
-	status := s.status(d, result)
+	status, want := s.status(d, result), iv.Spec
 	if err := s.writer.Create(ctx, iv); err != nil {
 		if !apierrors.IsAlreadyExists(err) {
 			return nil, fmt.Errorf("creating ImageVerification %s for %s: %w", iv.Name, d.Image, err)
 		}
 		if err := s.writer.Get(ctx, client.ObjectKeyFromObject(iv), iv); err != nil {
 			return nil, fmt.Errorf("reading ImageVerification %s: %w", iv.Name, err)
+		}
+		// A record whose spec does not say what its name stands for never
+		// approves (LookupVerified checks both), so a new verdict in its
+		// status alone would be lost: rewrite the spec too.
+		if iv.Spec.Digest != want.Digest || iv.Spec.PolicyHash != want.PolicyHash || iv.Spec.Policy != want.Policy {
+			iv.Spec = want
+			if err := s.writer.Update(ctx, iv); err != nil {
+				return nil, fmt.Errorf("rewriting ImageVerification %s, whose spec did not match its name: %w", iv.Name, err)
+			}
 		}
 	}
 	iv.Status = status

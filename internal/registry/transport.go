@@ -101,6 +101,9 @@ func (g *guardedTransport) guard(ctx context.Context, cancel context.CancelFunc,
 	switch {
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		body = truncatedBody{ReadCloser: body, r: io.LimitReader(body, maxErrorBody)}
+		if secrets := credentials(req); len(secrets) > 0 {
+			body = &redactedBody{rc: body, secrets: secrets}
+		}
 	case orig.Method == http.MethodGet && (kind == "manifests" || kind == "referrers"):
 		if resp.ContentLength > g.maxManifest {
 			_ = resp.Body.Close()
