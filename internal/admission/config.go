@@ -77,17 +77,26 @@ func WebhookConfiguration(o ConfigOptions) *admissionregistrationv1.ValidatingWe
 		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
 		ObjectMeta: metav1.ObjectMeta{Name: o.Name},
 		Webhooks: []admissionregistrationv1.ValidatingWebhook{
-			validatingWebhook(WorkloadsWebhookName, svc(), workloadRules(o.PodsOnly), &metav1.LabelSelector{
+			withConditions(validatingWebhook(WorkloadsWebhookName, svc(), workloadRules(o.PodsOnly), &metav1.LabelSelector{
 				MatchExpressions: []metav1.LabelSelectorRequirement{{
 					Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: o.ExemptNamespaces,
 				}},
-			}),
+			}), specChanged),
 			validatingWebhook(ImageVerificationsWebhookName, svc(), []admissionregistrationv1.RuleWithOperations{
 				rule([]admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update, admissionregistrationv1.Delete},
 					igv1.GroupVersion.Group, igv1.GroupVersion.Version, "imageverifications", "imageverifications/status"),
 			}, nil),
 		},
 	}
+}
+
+// specChanged lets the API server skip UPDATEs that leave spec alone
+// (labels, annotations, finalizers, owner references): they cannot change
+// an image, and with failurePolicy Fail a webhook outage would otherwise
+// block them, finalizer removal during a namespace's deletion included.
+var specChanged = admissionregistrationv1.MatchCondition{
+	Name:       "spec-changed",
+	Expression: "request.operation != 'UPDATE' || !has(object.spec) || !has(oldObject.spec) || object.spec != oldObject.spec",
 }
 
 func validatingWebhook(name string, cc admissionregistrationv1.WebhookClientConfig, rules []admissionregistrationv1.RuleWithOperations, ns *metav1.LabelSelector) admissionregistrationv1.ValidatingWebhook {
@@ -102,6 +111,11 @@ func validatingWebhook(name string, cc admissionregistrationv1.WebhookClientConf
 		TimeoutSeconds:          ptr.To(TimeoutSeconds),
 		AdmissionReviewVersions: []string{"v1"},
 	}
+}
+
+func withConditions(w admissionregistrationv1.ValidatingWebhook, cs ...admissionregistrationv1.MatchCondition) admissionregistrationv1.ValidatingWebhook {
+	w.MatchConditions = cs
+	return w
 }
 
 func workloadRules(podsOnly bool) []admissionregistrationv1.RuleWithOperations {

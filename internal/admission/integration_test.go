@@ -3,6 +3,7 @@ package admission
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,9 +65,11 @@ func TestSignedDeploymentIsVerifiedRecordedAndReappliedWithoutRegistry(t *testin
 		t.Fatalf("audit %+v", a)
 	}
 
-	// Flux re-applies every workload every few minutes.
+	// Flux re-applies every workload every few minutes; here each change
+	// touches the Pod template (as a rollout restart does) but no image.
 	f.reg.ResetRequests()
 	for i := range 100 {
+		dep.Spec.Template.Annotations = map[string]string{"example.com/restartedAt": strconv.Itoa(i)}
 		if err := f.cl.c.Update(t.Context(), dep); err != nil {
 			t.Fatalf("re-apply %d denied: %v", i, err)
 		}
@@ -82,6 +85,18 @@ func TestSignedDeploymentIsVerifiedRecordedAndReappliedWithoutRegistry(t *testin
 	}
 	if len(updates) != 100 {
 		t.Fatalf("%d re-applies reached the webhook, want 100", len(updates))
+	}
+
+	// Updates that leave spec alone never reach it (matchConditions): with
+	// the webhook down they would otherwise be refused too.
+	for i := range 10 {
+		dep.Labels = map[string]string{"example.com/touched": strconv.Itoa(i)}
+		if err := f.cl.c.Update(t.Context(), dep); err != nil {
+			t.Fatalf("metadata update %d: %v", i, err)
+		}
+	}
+	if n := len(f.auditOf(t, opUpdate, "Deployment.apps")); n != 100 {
+		t.Fatalf("%d updates reached the webhook after 10 metadata-only ones, want still 100", n)
 	}
 }
 
