@@ -16,8 +16,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlcache "sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/testenv"
@@ -101,30 +99,9 @@ func TestUpdateStormCostsNothing(t *testing.T) {
 // manager whose cache resyncs every second; it stops in t.Cleanup.
 func (w *world) startManager(t *testing.T) ctrl.Manager {
 	t.Helper()
-	mgr, err := ctrl.NewManager(cp.Config, ctrl.Options{
-		Scheme: cp.Scheme,
-		Cache: ctrlcache.Options{DefaultNamespaces: map[string]ctrlcache.Config{w.ns: {}},
-			SyncPeriod: ptr.To(time.Second)},
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.rec.SetupWithManager(mgr, 1); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
-	return mgr
+	return cp.StartManager(t, nil, ctrl.Options{
+		Cache: ctrlcache.Options{DefaultNamespaces: map[string]ctrlcache.Config{w.ns: {}}, SyncPeriod: ptr.To(time.Second)},
+	}, func(mgr ctrl.Manager) error { return w.rec.SetupWithManager(mgr, 1) })
 }
 
 // waitFor polls the ImageGate until cond holds; the deadline only bounds a
