@@ -23,4 +23,8 @@ const (
 	ReasonSuspended          = "Suspended"
 	ReasonAllVerified        = "AllVerified"
 	ReasonProgressing        = "Progressing"
+	// ReasonAccessDenied: the ImageGate names a GitRepository in another
+	// namespace and the controller runs with --no-cross-namespace-refs
+	// (Flux's reason and flag).
+	ReasonAccessDenied = "AccessDenied"
 )

@@ -23,11 +23,12 @@ import (
 )
 
 type controllerFlags struct {
-	common      commonFlags
-	leaderElect bool
-	leaderNS    string
-	concurrency int
-	kubeconfig  string
+	common        commonFlags
+	leaderElect   bool
+	leaderNS      string
+	concurrency   int
+	noCrossNSRefs bool
+	kubeconfig    string
 }
 
 func runController(ctx context.Context, args []string, _, stderr io.Writer) int {
@@ -38,6 +39,7 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) int 
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader so that one replica reconciles at a time")
 	fs.StringVar(&f.leaderNS, "leader-election-namespace", "", "namespace of the leader election lease (default: $POD_NAMESPACE, else the in-cluster namespace)")
 	fs.IntVar(&f.concurrency, "concurrent", 4, "ImageGates reconciled in parallel")
+	fs.BoolVar(&f.noCrossNSRefs, "no-cross-namespace-refs", false, "refuse ImageGates whose sourceRef names a GitRepository in another namespace (as Flux's flag of that name)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster or $KUBECONFIG)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -79,11 +81,12 @@ func startController(ctx context.Context, f controllerFlags) error {
 		return err
 	}
 	rec := &gate.Reconciler{
-		Client:  mgr.GetClient(),
-		Checker: checker,
-		Records: records.NewStore(mgr.GetClient(), mgr.GetClient(), checker.TTL, nil),
-		Events:  mgr.GetEventRecorder("imagegate-controller"),
-		Metrics: gate.NewMetrics(metrics.Registry),
+		NoCrossNamespaceRefs: f.noCrossNSRefs,
+		Client:               mgr.GetClient(),
+		Checker:              checker,
+		Records:              records.NewStore(mgr.GetClient(), mgr.GetClient(), checker.TTL, nil),
+		Events:               mgr.GetEventRecorder("imagegate-controller"),
+		Metrics:              gate.NewMetrics(metrics.Registry),
 	}
 	if err := rec.SetupWithManager(mgr, f.concurrency); err != nil {
 		return fmt.Errorf("setting up the ImageGate controller: %w", err)

@@ -29,6 +29,9 @@ type Reconciler struct {
 	// Git writes commits; default gitrepo.Update.
 	Git GitWriter
 	Now func() time.Time
+	// NoCrossNamespaceRefs refuses a sourceRef into another namespace,
+	// whose Git credentials the ImageGate's owner may not be meant to use.
+	NoCrossNamespaceRefs bool
 	// RetryInterval bounds the wait before a blocked or failed selection is
 	// tried again; default 30s.
 	RetryInterval time.Duration

@@ -35,6 +35,9 @@ func (r *Reconciler) source(ctx context.Context, g *igv1.ImageGate) (gitrepo.Con
 	if ns == "" {
 		ns = g.Namespace
 	}
+	if r.NoCrossNamespaceRefs && ns != g.Namespace {
+		return cfg, stalled(igv1.ReasonAccessDenied, "spec.sourceRef names GitRepository %s/%s in another namespace, which --no-cross-namespace-refs forbids: its credentials belong to that namespace", ns, ref.Name)
+	}
 	var repo sourcev1.GitRepository
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, &repo); err != nil {
 		if apierrors.IsNotFound(err) {
