@@ -58,6 +58,9 @@ func TestFlagsFollowValues(t *testing.T) {
 		if got := argFlags(ctl.Spec.Template.Spec.Containers[0].Args)["--concurrent"]; got != "8" {
 			t.Errorf("controller: --concurrent %q, want 8", got)
 		}
+		if !slices.Contains(ctl.Spec.Template.Spec.Containers[0].Args, "--no-cross-namespace-refs") {
+			t.Errorf("controller: args %v lack --no-cross-namespace-refs", ctl.Spec.Template.Spec.Containers[0].Args)
+		}
 		for _, c := range []corev1.Container{w.container, ctl.Spec.Template.Spec.Containers[0]} {
 			checkCommonFlags(t, c, ns)
 		}
