@@ -113,19 +113,28 @@ func loadPolicies(ctx context.Context, files []string) (*policy.Set, error) {
 	return policy.NewSet(all), nil
 }
 
-// checkImage matches the image to a policy, then checks it. A tie between
+// checkImage matches the image to the policies that judge it (the
+// cluster floor and a namespaced policy, as policy.Set.MatchAny), checks
+// it under each and reports the strictest decision. A tie between
 // policies is reported as a denial naming both.
 func checkImage(ctx context.Context, checker *cache.Checker, set *policy.Set, image string) cache.Decision {
 	img, err := policy.ParseImage(image)
 	if err != nil {
 		return checker.Check(ctx, image, nil)
 	}
-	p, err := set.MatchAny(img)
-	if errors.Is(err, policy.ErrAmbiguous) {
+	ps, err := set.MatchAny(img)
+	switch {
+	case errors.Is(err, policy.ErrAmbiguous):
 		return cache.Decision{Image: image, Parsed: img, Outcome: verify.Outcome{
 			Result: verify.ResultDenied, Reason: verify.ReasonNoPolicy, Message: err.Error()}}
+	case err != nil:
+		return checker.CheckImage(ctx, image, img, nil)
 	}
-	return checker.Check(ctx, image, p)
+	ds := make([]cache.Decision, 0, len(ps))
+	for _, p := range ps {
+		ds = append(ds, checker.CheckImage(ctx, image, img, p))
+	}
+	return cache.Strictest(ds)
 }
 
 func exitStatus(ds []cache.Decision) int {

@@ -56,7 +56,11 @@ type RecordReader interface {
 // ImageChecker resolves and verifies an image through the coalescing cache
 // (cache.Checker).
 type ImageChecker interface {
-	Check(ctx context.Context, image string, p *policy.Policy) cache.Decision
+	// CheckImage decides about image, parsed as img, under p.
+	CheckImage(ctx context.Context, image string, img policy.Image, p *policy.Policy) cache.Decision
+	// TagNamesDigest reports whether the tag of repo:tag@digest names
+	// that digest now (one registry request).
+	TagNamesDigest(ctx context.Context, img policy.Image) bool
 }
 
 // Recorder writes the record of a verification (records.Store).
@@ -137,14 +141,14 @@ func (r *request) oldReferences() []policy.Image {
 }
 
 // imageCheck is one image on its way through the chain, with the parsed
-// reference and matching policy computed at most once.
+// reference and the policies that judge it computed at most once.
 type imageCheck struct {
 	ref      imageRef
 	parser   *parseCache // nil: parse without caching
 	parsed   policy.Image
 	parseErr error
 	didParse bool
-	pol      *policy.Policy
+	pols     []*policy.Policy
 	polErr   error
 	didMatch bool
 }
@@ -155,23 +159,6 @@ func (c *imageCheck) image() (policy.Image, error) {
 		c.parsed, c.parseErr = parseWith(c.parser, c.ref.Image)
 	}
 	return c.parsed, c.parseErr
-}
-
-// policy returns the policy covering the image in the request's namespace.
-func (c *imageCheck) policy(r *request) (*policy.Policy, error) {
-	if !c.didMatch {
-		c.didMatch = true
-		img, err := c.image()
-		switch {
-		case err != nil:
-			c.polErr = err
-		case r.set == nil:
-			c.polErr = errPoliciesNotLoaded
-		default:
-			c.pol, c.polErr = r.set.Match(img, r.Namespace)
-		}
-	}
-	return c.pol, c.polErr
 }
 
 // run passes one image through the chain.

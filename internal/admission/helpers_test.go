@@ -111,17 +111,24 @@ func (m ownerMap) Owner(_ context.Context, kind schema.GroupKind, namespace, nam
 	return o, ok, nil
 }
 
-// scriptedChecker answers every Check with one decision and counts calls.
+// scriptedChecker answers every check with one decision and counts calls;
+// tags named in tagDigests resolve to their digest.
 type scriptedChecker struct {
-	result verify.Result
-	reason verify.Reason
-	source cache.Source
-	calls  atomic.Int64
+	result     verify.Result
+	reason     verify.Reason
+	source     cache.Source
+	calls      atomic.Int64
+	tagDigests map[string]string // repository:tag -> digest
+	resolves   atomic.Int64
 }
 
-func (c *scriptedChecker) Check(_ context.Context, image string, p *policy.Policy) cache.Decision {
+func (c *scriptedChecker) TagNamesDigest(_ context.Context, img policy.Image) bool {
+	c.resolves.Add(1)
+	return c.tagDigests[img.Repository+":"+img.Tag] == img.Digest
+}
+
+func (c *scriptedChecker) CheckImage(_ context.Context, image string, img policy.Image, p *policy.Policy) cache.Decision {
 	c.calls.Add(1)
-	img, _ := policy.ParseImage(image)
 	src := c.source
 	if src == "" {
 		src = cache.SourceCall
@@ -155,6 +162,11 @@ func req(kind groupKind, op string, mods ...func(*request)) *request {
 		m(r)
 	}
 	return r
+}
+
+// with sets the policies in force for the request.
+func with(set *policy.Set) func(*request) {
+	return func(r *request) { r.set = set }
 }
 
 func withOld(images ...string) func(*request) {

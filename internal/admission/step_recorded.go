@@ -5,25 +5,40 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/verify"
 )
 
 // stepRecorded admits a digest that has an unexpired Verified
-// ImageVerification under the policy that covers it now: the gate or
-// another replica verified it, and the record (read from an informer
-// cache) says so without a registry request. The record is keyed by the
+// ImageVerification under every policy that judges it now: the gate or
+// another replica verified it, and the records (read from an informer
+// cache) say so without a registry request. Records are keyed by the
 // policy hash, so editing a policy or rotating a key in its Secret makes
-// old records irrelevant.
+// old records irrelevant; a record under the tenant's policy alone never
+// stands in for the cluster floor's.
 func stepRecorded(ctx context.Context, d *deps, r *request, c *imageCheck) (verdict, bool) {
 	img, err := c.image()
 	if err != nil || img.Digest == "" {
 		return verdict{}, false
 	}
-	pol, err := c.policy(r)
+	pols, err := c.policies(ctx, d, r)
 	if err != nil {
 		return verdict{}, false
 	}
-	iv, ok, err := d.records.LookupVerified(ctx, img.Digest, pol.Hash)
+	vs := make([]verdict, 0, len(pols))
+	for _, pol := range pols {
+		v, ok := d.recorded(ctx, c, pol, img.Digest)
+		if !ok {
+			return verdict{}, false
+		}
+		vs = append(vs, v)
+	}
+	return combine(vs), true
+}
+
+// recorded is the verdict of pol's record of digest, if it has one.
+func (d *deps) recorded(ctx context.Context, c *imageCheck, pol *policy.Policy, digest string) (verdict, bool) {
+	iv, ok, err := d.records.LookupVerified(ctx, digest, pol.Hash)
 	if err != nil {
 		d.log.ErrorContext(ctx, "reading ImageVerification failed; verifying instead", "image", c.ref.Image, "error", err)
 		return verdict{}, false
@@ -35,6 +50,6 @@ func stepRecorded(ctx context.Context, d *deps, r *request, c *imageCheck) (verd
 	if iv.Status.ExpiresAt != nil {
 		until = " until " + iv.Status.ExpiresAt.UTC().Format(time.RFC3339)
 	}
-	return verdict{Path: PathRecorded, Allowed: true, Reason: verify.ReasonRecorded, Policy: pol, Digest: img.Digest,
+	return verdict{Path: PathRecorded, Allowed: true, Reason: verify.ReasonRecorded, Policy: pol, Digest: digest,
 		Message: fmt.Sprintf("verified under %s %s, recorded by ImageVerification %s%s", pol.Ref.Kind, pol.Ref, iv.Name, until)}, true
 }

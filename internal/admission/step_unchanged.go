@@ -3,6 +3,7 @@ package admission
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/imagegate/imagegate/internal/verify"
 
@@ -12,11 +13,11 @@ import (
 // stepUnchanged admits, on UPDATE, a reference the object already held:
 // GitOps tools re-apply every workload every few minutes, and re-checking
 // what was admitted before only loads registries. References are compared
-// parsed, so "nginx" and "index.docker.io/library/nginx:latest" are one
+// parsed, so "nginx" and "docker.io/library/nginx:latest" are one
 // image, and two references with the same repository and digest are one
 // image whatever their tags. A reference that gained a digest for the same
 // tag (repo:tag -> repo:tag@d) is unchanged only if d has an unexpired
-// Verified record under the matching policy: the tag might have pointed
+// Verified record under every policy that judges it: the tag might have pointed
 // elsewhere when the old object was admitted.
 func stepUnchanged(ctx context.Context, d *deps, r *request, c *imageCheck) (verdict, bool) {
 	if r.Operation != opUpdate || !r.OldObject.Present {
@@ -45,16 +46,20 @@ func stepUnchanged(ctx context.Context, d *deps, r *request, c *imageCheck) (ver
 	if !gained {
 		return verdict{}, false
 	}
-	pol, err := c.policy(r)
+	pols, err := c.policies(ctx, d, r)
 	if err != nil {
 		return verdict{}, false
 	}
-	iv, ok, err := d.records.LookupVerified(ctx, img.Digest, pol.Hash)
-	if err != nil || !ok {
-		return verdict{}, false
+	names := make([]string, 0, len(pols))
+	for _, pol := range pols {
+		iv, ok, err := d.records.LookupVerified(ctx, img.Digest, pol.Hash)
+		if err != nil || !ok {
+			return verdict{}, false
+		}
+		names = append(names, iv.Name)
 	}
-	v := unchanged(fmt.Sprintf("the tag gained digest %s, recorded as verified by ImageVerification %s", img.Digest, iv.Name))
-	v.Policy, v.Digest = pol, img.Digest
+	v := unchanged(fmt.Sprintf("the tag gained digest %s, recorded as verified by ImageVerification %s", img.Digest, strings.Join(names, " and ")))
+	v.Policy, v.Digest = pols[0], img.Digest
 	return v, true
 }
 

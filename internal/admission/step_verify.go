@@ -11,27 +11,45 @@ import (
 )
 
 // stepVerify is the last step: it always decides. It denies references
-// no policy covers and tag-only references under requireDigest, then
-// verifies through the shared coalescing cache (100 concurrent requests
-// for one new digest are one verification) and records what this replica
-// verified, except on dry runs.
+// no policy covers, then judges the image under each policy that applies
+// (the cluster floor and the namespace's own policy), each with its own
+// mode, exceptions and requireDigest: a record approves under its policy,
+// otherwise the image is verified through the shared coalescing cache (100
+// concurrent requests for one new digest are one verification) and what
+// this replica verified is recorded, except on dry runs. The image is
+// admitted only when every policy admits it.
 func stepVerify(ctx context.Context, d *deps, r *request, c *imageCheck) (verdict, bool) {
 	img, err := c.image()
 	if err != nil {
 		return verdict{Path: PathDenied, Reason: verify.ReasonInvalidReference,
 			Message: fmt.Sprintf("the reference cannot be parsed: %v", err)}, true
 	}
-	pol, err := c.policy(r)
+	pols, err := c.policies(ctx, d, r)
 	if err != nil {
 		return noPolicy(err), true
 	}
+	img, _ = c.image() // the tag may have been proven while matching
+	vs := make([]verdict, 0, len(pols))
+	for _, pol := range pols {
+		vs = append(vs, d.verifyUnder(ctx, r, c, img, pol))
+	}
+	return combine(vs), true
+}
+
+// verifyUnder judges the image under one policy.
+func (d *deps) verifyUnder(ctx context.Context, r *request, c *imageCheck, img policy.Image, pol *policy.Policy) verdict {
 	if pol.RequireDigest && img.Digest == "" {
 		return inMode(pol, verdict{Path: PathDenied, Reason: verify.ReasonDigestRequired, Policy: pol,
-			Message: fmt.Sprintf("%s %s requires a digest and %s has none", pol.Ref.Kind, pol.Ref, img)}), true
+			Message: fmt.Sprintf("%s %s requires a digest and %s has none", pol.Ref.Kind, pol.Ref, img)})
 	}
-	dec := d.checker.Check(ctx, c.ref.Image, pol)
+	if img.Digest != "" {
+		if v, ok := d.recorded(ctx, c, pol, img.Digest); ok {
+			return v
+		}
+	}
+	dec := d.checker.CheckImage(ctx, c.ref.Image, img, pol)
 	d.record(ctx, r, dec)
-	return fromDecision(pol, dec), true
+	return fromDecision(pol, dec)
 }
 
 func noPolicy(err error) verdict {

@@ -138,6 +138,7 @@ func TestStepVerify(t *testing.T) {
 	strict := compiledPolicy(t, "strict", "strict", func(s *igv1.TrustPolicySpec) { s.RequireDigest = true }, "registry.example/team/web")
 	warn := compiledPolicy(t, "warned", "warn", func(s *igv1.TrustPolicySpec) { s.Mode = "warn"; s.RequireDigest = true }, "registry.example/team/web")
 	set := policy.NewSet([]*policy.Policy{team, strict, warn})
+	tenantsOnly := policy.NewSet([]*policy.Policy{strict, warn})
 	web := "registry.example/team/web:v1@" + webDigest
 	inNS := func(ns string) func(*request) { return func(r *request) { r.Namespace = ns } }
 	dry := func(r *request) { r.DryRun = true }
@@ -163,17 +164,25 @@ func TestStepVerify(t *testing.T) {
 		{"exception", req(kindPod, opCreate), web, verify.ResultException, verify.ReasonException, cache.SourceCall, PathException, true, false, 1, 1, ""},
 		{"no policy", req(kindPod, opCreate), "elsewhere.example/web:v1", verify.ResultVerified, "", "", PathDenied, false, false, 0, 0, "no trust policy covers"},
 		{"invalid reference", req(kindPod, opCreate), "Not An Image", verify.ResultVerified, "", "", PathDenied, false, false, 0, 0, "cannot be parsed"},
-		{"requireDigest denies a tag", req(kindPod, opCreate, inNS("strict")), "registry.example/team/web:v1", verify.ResultVerified, "", "", PathDenied, false, false, 0, 0, "requires a digest"},
-		{"requireDigest admits a digest", req(kindPod, opCreate, inNS("strict")), web, verify.ResultVerified, verify.ReasonVerified, cache.SourceCall, PathVerified, true, false, 1, 1, ""},
-		{"warn mode admits a tag with a warning", req(kindPod, opCreate, inNS("warned")), "registry.example/team/web:v1", verify.ResultVerified, "", "", PathDenied, true, true, 0, 0, "requires a digest"},
-		{"warn mode admits a denial with a warning", req(kindPod, opCreate, inNS("warned")), web, verify.ResultDenied, verify.ReasonNoSignature, cache.SourceCall, PathDenied, true, true, 1, 1, ""},
+		// The cluster policy team is a floor: a tenant's policy judges in
+		// addition, with its own mode and requireDigest.
+		{"requireDigest of the tenant denies a tag the floor admits", req(kindPod, opCreate, inNS("strict")), "registry.example/team/web:v1", verify.ResultVerified, verify.ReasonVerified, cache.SourceCall, PathDenied, false, false, 1, 1, "requires a digest"},
+		{"floor and tenant each verify a digest", req(kindPod, opCreate, inNS("strict")), web, verify.ResultVerified, verify.ReasonVerified, cache.SourceCall, PathVerified, true, false, 2, 2, ""},
+		{"a tenant's warn mode does not weaken the floor", req(kindPod, opCreate, inNS("warned")), web, verify.ResultDenied, verify.ReasonNoSignature, cache.SourceCall, PathDenied, false, false, 2, 2, "scripted NoSignature"},
+		// Without a cluster policy, the tenant's rules alone apply.
+		{"requireDigest denies a tag", req(kindPod, opCreate, inNS("strict"), with(tenantsOnly)), "registry.example/team/web:v1", verify.ResultVerified, "", "", PathDenied, false, false, 0, 0, "requires a digest"},
+		{"requireDigest admits a digest", req(kindPod, opCreate, inNS("strict"), with(tenantsOnly)), web, verify.ResultVerified, verify.ReasonVerified, cache.SourceCall, PathVerified, true, false, 1, 1, ""},
+		{"warn mode admits a tag with a warning", req(kindPod, opCreate, inNS("warned"), with(tenantsOnly)), "registry.example/team/web:v1", verify.ResultVerified, "", "", PathDenied, true, true, 0, 0, "requires a digest"},
+		{"warn mode admits a denial with a warning", req(kindPod, opCreate, inNS("warned"), with(tenantsOnly)), web, verify.ResultDenied, verify.ReasonNoSignature, cache.SourceCall, PathDenied, true, true, 1, 1, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			d, _, chk, rec := testDeps(set)
 			chk.result, chk.reason, chk.source = tc.result, tc.reason, tc.source
-			tc.r.set = set
+			if tc.r.set == nil {
+				tc.r.set = set
+			}
 			v, ok := stepVerify(context.Background(), d, tc.r, check(tc.image))
 			if !ok {
 				t.Fatal("the last step passed")

@@ -28,7 +28,8 @@ type DigestVerifier interface {
 type Decision struct {
 	// Image is the reference as it was asked for.
 	Image string
-	// Parsed is the normalised reference.
+	// Parsed is the reference in canonical form (policy.ParseImage); its
+	// tag counts for a pinned reference only once proven.
 	Parsed policy.Image
 	// Digest the reference resolved to; empty when it could not be resolved.
 	Digest string
@@ -46,6 +47,23 @@ type Decision struct {
 // excepted.
 func (d Decision) Admitted() bool {
 	return d.Outcome.Result == verify.ResultVerified || d.Outcome.Result == verify.ResultException
+}
+
+// Strictest is the decision that speaks for the decisions of every policy
+// that judges one image (policy.Set.Match): the first that does not admit
+// it, else the first exception, else the first. ds must not be empty.
+func Strictest(ds []Decision) Decision {
+	for _, d := range ds {
+		if !d.Admitted() || d.Digest == "" {
+			return d
+		}
+	}
+	for _, d := range ds {
+		if d.Exception != nil {
+			return d
+		}
+	}
+	return ds[0]
 }
 
 // CheckerOptions configure a Checker.
@@ -105,13 +123,22 @@ func (c *Checker) Cache() *Cache[verify.Outcome] { return c.cache }
 
 // Check decides about image under p. p nil means no policy covers it.
 func (c *Checker) Check(ctx context.Context, image string, p *policy.Policy) Decision {
-	d := Decision{Image: image, Policy: p}
-	ref, err := c.resolver.ParseReference(image)
+	img, err := policy.ParseImage(image)
+	if err != nil {
+		d := Decision{Image: image, Policy: p}
+		return d.end(verify.ResultDenied, verify.ReasonInvalidReference, err.Error())
+	}
+	return c.CheckImage(ctx, image, img, p)
+}
+
+// CheckImage is Check for a reference already parsed (policy.ParseImage)
+// as img, which may carry a proven tag. Registry requests go to the
+// canonical reference, whatever spelling image used.
+func (c *Checker) CheckImage(ctx context.Context, image string, img policy.Image, p *policy.Policy) Decision {
+	d := Decision{Image: image, Parsed: img, Policy: p}
+	ref, err := c.resolver.ParseReference(img.String())
 	if err != nil {
 		return d.end(verify.ResultDenied, verify.ReasonInvalidReference, fmt.Sprintf("image reference %q cannot be parsed: %v", image, err))
-	}
-	if d.Parsed, err = policy.ParseImage(image); err != nil {
-		return d.end(verify.ResultDenied, verify.ReasonInvalidReference, err.Error())
 	}
 	if p == nil {
 		return d.end(verify.ResultDenied, verify.ReasonNoPolicy,
@@ -122,7 +149,7 @@ func (c *Checker) Check(ctx context.Context, image string, p *policy.Policy) Dec
 		return d.resolveFailed(ctx, err)
 	}
 	d.Digest = digest.DigestStr()
-	if e, ok := p.ExceptionFor(d.Parsed, c.now()); ok {
+	if e, ok := c.exception(ctx, &d, p); ok {
 		d.Exception = &e
 		return d.end(verify.ResultException, verify.ReasonException,
 			fmt.Sprintf("admitted unverified under an exception of %s %s: %s (expires %s)", p.Ref.Kind, p.Ref, e.Reason, expiry(e)))
@@ -135,6 +162,38 @@ func (c *Checker) Check(ctx context.Context, image string, p *policy.Policy) Dec
 	}
 	d.Outcome, d.Source = out, src
 	return d
+}
+
+// exception returns p's unexpired exception for the image. A tag-scoped
+// exception applies to repo:tag@digest only when the tag, resolved now,
+// names that digest: the one registry request is made only when such an
+// exception is all that would apply.
+func (c *Checker) exception(ctx context.Context, d *Decision, p *policy.Policy) (policy.Exception, bool) {
+	now := c.now()
+	if e, ok := p.ExceptionFor(d.Parsed, now); ok || !d.Parsed.PinnedWithTag() {
+		return e, ok
+	}
+	e, ok := p.ExceptionFor(d.Parsed.TagProven(), now)
+	if !ok || !c.TagNamesDigest(ctx, d.Parsed) {
+		return policy.Exception{}, false
+	}
+	d.Parsed = d.Parsed.TagProven()
+	return e, true
+}
+
+// TagNamesDigest resolves the tag of repo:tag@digest (one registry
+// request) and reports whether it names that digest now. Any failure to
+// resolve it is a no: the reference is then judged by its digest alone.
+func (c *Checker) TagNamesDigest(ctx context.Context, img policy.Image) bool {
+	if img.Tag == "" || img.Digest == "" {
+		return false
+	}
+	ref, err := c.resolver.ParseReference(img.Repository + ":" + img.Tag)
+	if err != nil {
+		return false
+	}
+	got, err := c.resolver.Resolve(ctx, ref)
+	return err == nil && got.DigestStr() == img.Digest
 }
 
 func (d Decision) resolveFailed(ctx context.Context, err error) Decision {

@@ -8,6 +8,7 @@ import (
 	"text/template"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
+	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/setters"
 	"github.com/imagegate/imagegate/internal/verify"
 )
@@ -75,7 +76,9 @@ func changedOf(res setters.Result) Changed {
 	return c
 }
 
-// trailers renders the trailer lines of the images a commit changed.
+// trailers renders the trailer lines of the images a commit changed: one
+// block per image, naming it in canonical form, then each trust policy
+// that judged it (the cluster floor first) with what it verified.
 func trailers(res setters.Result, byPolicy map[setters.Policy]*selection) string {
 	var b strings.Builder
 	for _, key := range changedPolicies(res) {
@@ -83,27 +86,32 @@ func trailers(res setters.Result, byPolicy map[setters.Policy]*selection) string
 		if s == nil {
 			continue
 		}
-		d := s.decision
-		fmt.Fprintf(&b, "Verified-Image: %s\n", s.image().Ref())
-		if d.Policy != nil {
-			fmt.Fprintf(&b, "Verified-Policy: %s (%s)\n", d.Policy.Ref, d.Policy.Hash)
-		}
-		if d.Exception != nil {
-			fmt.Fprintf(&b, "Verified: false (exception: %s; expires %s)\n", d.Exception.Reason, d.Exception.Expires.UTC().Format("2006-01-02T15:04:05Z"))
-			continue
-		}
-		logIndex := int64(-1)
-		for _, sg := range d.Outcome.Signers {
-			fmt.Fprintf(&b, "Verified-By: %s (authority %s)\n", verifiedBy(sg), sg.Authority)
-			if sg.RekorLogIndex >= 0 && logIndex < 0 {
-				logIndex = sg.RekorLogIndex
-			}
-		}
-		if logIndex >= 0 {
-			fmt.Fprintf(&b, "Rekor-Log-Index: %d\n", logIndex)
+		fmt.Fprintf(&b, "Verified-Image: %s\n", s.canonicalRef())
+		for _, d := range s.decisions {
+			policyTrailers(&b, d)
 		}
 	}
 	return b.String()
+}
+
+func policyTrailers(b *strings.Builder, d cache.Decision) {
+	if d.Policy != nil {
+		fmt.Fprintf(b, "Verified-Policy: %s (%s)\n", d.Policy.Ref, d.Policy.Hash)
+	}
+	if d.Exception != nil {
+		fmt.Fprintf(b, "Verified: false (exception: %s; expires %s)\n", d.Exception.Reason, d.Exception.Expires.UTC().Format("2006-01-02T15:04:05Z"))
+		return
+	}
+	logIndex := int64(-1)
+	for _, sg := range d.Outcome.Signers {
+		fmt.Fprintf(b, "Verified-By: %s (authority %s)\n", verifiedBy(sg), sg.Authority)
+		if sg.RekorLogIndex >= 0 && logIndex < 0 {
+			logIndex = sg.RekorLogIndex
+		}
+	}
+	if logIndex >= 0 {
+		fmt.Fprintf(b, "Rekor-Log-Index: %d\n", logIndex)
+	}
 }
 
 // verifiedBy renders a signer as "cosign key bundle sha256:...",

@@ -20,15 +20,30 @@ import (
 
 // selection is one ImagePolicy's latest choice and what the gate made of it.
 type selection struct {
-	policy   *imagev1.ImagePolicy
-	ref      imagev1.ImageRef // name, tag and (reflected) digest
-	decision cache.Decision
-	recorded bool // approved from an existing ImageVerification
-	moved    bool // the tag now points at another digest than last time
+	policy *imagev1.ImagePolicy
+	ref    imagev1.ImageRef // name, tag and (reflected) digest
+	// decisions are one per trust policy that judges the image (the
+	// cluster floor first); decision is the strictest of them, the one
+	// status and events report.
+	decisions []cache.Decision
+	decision  cache.Decision
+	recorded  bool // approved from existing ImageVerifications
+	moved     bool // the tag now points at another digest than last time
 }
 
 // admitted reports whether the selection may be written to Git.
 func (s *selection) admitted() bool { return s.decision.Admitted() && s.decision.Digest != "" }
+
+// canonicalRef is the admitted image in canonical form
+// (policy.ParseImage), as trailers and records name it.
+func (s *selection) canonicalRef() string {
+	img := s.decision.Parsed
+	if img.Repository == "" {
+		return s.image().Ref()
+	}
+	img.Digest = s.decision.Digest
+	return img.String()
+}
 
 // image is what setters write for an admitted selection.
 func (s *selection) image() setters.Image {
@@ -76,43 +91,58 @@ func (r *Reconciler) verifySelections(ctx context.Context, rn *run) error {
 			s.decision.Digest != "" && prev.LatestDigest != s.decision.Digest {
 			s.moved = true
 		}
-		if s.decision.Outcome.Result == verify.ResultUnavailable {
-			rn.retry = true
+		for _, d := range s.decisions {
+			if d.Outcome.Result == verify.ResultUnavailable {
+				rn.retry = true
+			}
 		}
 		rn.selections = append(rn.selections, s)
 	}
 	return nil
 }
 
-// decide approves a selection from its ImageVerification when one is
-// current, and otherwise checks it (coalesced, cached) and records it.
+// decide judges a selection under every trust policy that applies; it is
+// admitted only if each admits it.
 func (r *Reconciler) decide(ctx context.Context, trust *trustSet, s *selection) {
 	image := s.ref.Name + ":" + s.ref.Tag
 	if s.ref.Digest != "" {
 		image += "@" + s.ref.Digest
 	}
-	p, perr := trust.forPolicy(s.policy, image)
+	img, pols, perr := trust.forPolicy(ctx, r.Checker, s.policy, image)
 	if perr != nil {
 		s.decision = deniedNoPolicy(image, perr)
+		s.decisions = []cache.Decision{s.decision}
 		return
 	}
-	if s.ref.Digest != "" && p != nil {
-		if iv, ok, err := r.Records.LookupVerified(ctx, s.ref.Digest, p.Hash); err == nil && ok {
-			s.decision = decisionFromRecord(image, p, iv)
-			s.recorded = true
-			return
+	s.recorded = true
+	for _, p := range pols {
+		d, recorded := r.decideUnder(ctx, image, img, p)
+		s.decisions = append(s.decisions, d)
+		s.recorded = s.recorded && recorded
+	}
+	s.decision = cache.Strictest(s.decisions)
+}
+
+// decideUnder approves the image under one policy from its
+// ImageVerification when one is current, and otherwise checks it
+// (coalesced, cached) and records it.
+func (r *Reconciler) decideUnder(ctx context.Context, image string, img policy.Image, p *policy.Policy) (cache.Decision, bool) {
+	if img.Digest != "" {
+		if iv, ok, err := r.Records.LookupVerified(ctx, img.Digest, p.Hash); err == nil && ok {
+			return decisionFromRecord(image, img, p, iv), true
 		}
 	}
-	s.decision = r.Checker.Check(ctx, image, p)
-	r.Metrics.countVerification(s.decision)
+	d := r.Checker.CheckImage(ctx, image, img, p)
+	r.Metrics.countVerification(d)
 	// Coalesced and cached results were recorded by the call that ran them.
-	if s.decision.Source != cache.SourceCall {
-		return
+	if d.Source != cache.SourceCall {
+		return d, false
 	}
-	if _, err := r.Records.Record(ctx, s.decision); err != nil {
+	if _, err := r.Records.Record(ctx, d); err != nil {
 		ctrl := fmt.Sprintf("recording ImageVerification: %v", err)
-		s.decision.Outcome.Message = joinMessage(s.decision.Outcome.Message, ctrl)
+		d.Outcome.Message = joinMessage(d.Outcome.Message, ctrl)
 	}
+	return d, false
 }
 
 func joinMessage(a, b string) string {
@@ -122,8 +152,8 @@ func joinMessage(a, b string) string {
 	return a + "; " + b
 }
 
-func decisionFromRecord(image string, p *policy.Policy, iv *igv1.ImageVerification) cache.Decision {
-	d := cache.Decision{Image: image, Digest: iv.Spec.Digest, Policy: p, Source: cache.SourceCache}
+func decisionFromRecord(image string, img policy.Image, p *policy.Policy, iv *igv1.ImageVerification) cache.Decision {
+	d := cache.Decision{Image: image, Parsed: img, Digest: iv.Spec.Digest, Policy: p, Source: cache.SourceCache}
 	d.Outcome = verify.Outcome{Digest: iv.Spec.Digest, Result: verify.ResultVerified, Reason: verify.ReasonVerified,
 		Message: "approved by ImageVerification " + iv.Name}
 	if iv.Status.VerifiedAt != nil {

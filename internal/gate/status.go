@@ -62,12 +62,16 @@ func (r *Reconciler) row(s *selection, prev igv1.PolicyStatus) igv1.PolicyStatus
 		Reason:   string(d.Outcome.Reason), Message: d.Outcome.Message,
 		LastVerifiedRef: prev.LastVerifiedRef,
 	}
-	if d.Policy != nil {
-		row.TrustPolicy = d.Policy.Ref.String()
+	var names []string
+	for _, dd := range s.decisions {
+		if dd.Policy != nil {
+			names = append(names, dd.Policy.Ref.String())
+		}
+		for _, sg := range dd.Outcome.Signers {
+			row.Signers = append(row.Signers, fmt.Sprintf("%s: %s", sg.Authority, verifiedBy(sg)))
+		}
 	}
-	for _, sg := range d.Outcome.Signers {
-		row.Signers = append(row.Signers, fmt.Sprintf("%s: %s", sg.Authority, verifiedBy(sg)))
-	}
+	row.TrustPolicy = strings.Join(names, ", ")
 	if !d.Outcome.VerifiedAt.IsZero() {
 		row.VerifiedAt = &metav1.Time{Time: d.Outcome.VerifiedAt}
 	}

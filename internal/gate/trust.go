@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -54,35 +55,65 @@ func (r *Reconciler) loadTrust(ctx context.Context, namespace string) (*trustSet
 	return ts, nil
 }
 
-// forPolicy returns the trust policy for an ImagePolicy's selection: the
-// one its imagegate.dev/trust-policy annotation names (a TrustPolicy of
-// its namespace, else a ClusterTrustPolicy), otherwise the most specific
-// glob match.
-func (ts *trustSet) forPolicy(ip *imagev1.ImagePolicy, image string) (*policy.Policy, error) {
-	if name := ip.Annotations[igv1.TrustPolicyAnnotation]; name != "" {
-		for _, ref := range []policy.Ref{
-			{Kind: "TrustPolicy", Namespace: ip.Namespace, Name: name},
-			{Kind: "ClusterTrustPolicy", Name: name},
-		} {
-			if p := ts.set.Get(ref); p != nil {
-				return p, nil
-			}
-			if err, ok := ts.invalid[ref]; ok {
-				return nil, err
-			}
-		}
-		return nil, fmt.Errorf("ImagePolicy %s/%s names trust policy %q in %s, but no TrustPolicy %s/%s or ClusterTrustPolicy %s exists",
-			ip.Namespace, ip.Name, name, igv1.TrustPolicyAnnotation, ip.Namespace, name, name)
-	}
+// forPolicy returns the trust policies that judge an ImagePolicy's
+// selection, each of which must admit it: the cluster floor and the most
+// specific TrustPolicy of its namespace (policy.Set.Match), and the policy
+// its imagegate.dev/trust-policy annotation names, if any (a TrustPolicy
+// of its namespace, else a ClusterTrustPolicy), which must cover the image
+// and judges in addition, never instead. The selection's tag counts in
+// matching only when the registry shows it names the selected digest
+// (asked only when the tag would change which policies judge).
+func (ts *trustSet) forPolicy(ctx context.Context, tags tagProver, ip *imagev1.ImagePolicy, image string) (policy.Image, []*policy.Policy, error) {
 	img, err := policy.ParseImage(image)
 	if err != nil {
-		return nil, err
+		return img, nil, err
 	}
-	p, err := ts.set.Match(img, ip.Namespace)
-	if errors.Is(err, policy.ErrNoPolicy) && len(ts.invalid) > 0 {
-		return nil, fmt.Errorf("%w (invalid policies skipped: %w)", err, joinInvalid(ts.invalid))
+	match := func(img policy.Image) ([]*policy.Policy, error) { return ts.set.Match(img, ip.Namespace) }
+	if name := ip.Annotations[igv1.TrustPolicyAnnotation]; name != "" {
+		ref, err := ts.named(ip, name)
+		if err != nil {
+			return img, nil, err
+		}
+		match = func(img policy.Image) ([]*policy.Policy, error) { return ts.set.MatchNamed(img, ip.Namespace, ref) }
 	}
-	return p, err
+	pols, err := match(img)
+	if img.PinnedWithTag() {
+		proven := img.TagProven()
+		if ppols, perr := match(proven); perr == nil && (err != nil || !slices.Equal(pols, ppols)) && tags.TagNamesDigest(ctx, img) {
+			img, pols, err = proven, ppols, nil
+		}
+	}
+	if err != nil && errors.Is(err, policy.ErrNoPolicy) && len(ts.invalid) > 0 {
+		err = fmt.Errorf("%w (invalid policies skipped: %w)", err, joinInvalid(ts.invalid))
+	}
+	if err != nil {
+		return img, nil, fmt.Errorf("ImagePolicy %s/%s: %w", ip.Namespace, ip.Name, err)
+	}
+	return img, pols, nil
+}
+
+// tagProver asks the registry whether a tag names a digest
+// (cache.Checker).
+type tagProver interface {
+	TagNamesDigest(ctx context.Context, img policy.Image) bool
+}
+
+// named resolves the annotation's policy name: a TrustPolicy of the
+// ImagePolicy's namespace, else a ClusterTrustPolicy.
+func (ts *trustSet) named(ip *imagev1.ImagePolicy, name string) (policy.Ref, error) {
+	for _, ref := range []policy.Ref{
+		{Kind: "TrustPolicy", Namespace: ip.Namespace, Name: name},
+		{Kind: "ClusterTrustPolicy", Name: name},
+	} {
+		if ts.set.Get(ref) != nil {
+			return ref, nil
+		}
+		if err, ok := ts.invalid[ref]; ok {
+			return ref, err
+		}
+	}
+	return policy.Ref{}, fmt.Errorf("%w: ImagePolicy %s/%s names trust policy %q in %s, but no TrustPolicy %s/%s or ClusterTrustPolicy %s exists",
+		policy.ErrNotCovered, ip.Namespace, ip.Name, name, igv1.TrustPolicyAnnotation, ip.Namespace, name, name)
 }
 
 func joinInvalid(m map[policy.Ref]error) error {

@@ -28,22 +28,29 @@ func TestBrokenPolicyKeepsItsImages(t *testing.T) {
 		t.Errorf("image of the broken policy: got %v, %v; want a denial naming the broken policy", p, err)
 	}
 	// Out of its namespace or its globs, the broken policy claims nothing.
-	if p, err := set.Match(img, "other"); p != catchAll || err != nil {
-		t.Errorf("in another namespace: got %v, %v; want the catch-all", p, err)
+	if p, err := set.Match(img, "other"); refs(p) != "catch-all" || err != nil {
+		t.Errorf("in another namespace: got %s, %v; want the catch-all", refs(p), err)
 	}
 	other, _ := ParseImage("registry.example/else/app:v1")
-	if p, err := set.Match(other, "apps"); p != catchAll || err != nil {
-		t.Errorf("image outside its globs: got %v, %v; want the catch-all", p, err)
+	if p, err := set.Match(other, "apps"); refs(p) != "catch-all" || err != nil {
+		t.Errorf("image outside its globs: got %s, %v; want the catch-all", refs(p), err)
 	}
-	// A more specific valid policy still wins over the broken one.
+	// A more specific valid policy of its tier still wins over the broken one.
 	app := pol("TrustPolicy", "apps", "app", "registry.example/team/app")
-	if p, err := NewSet([]*Policy{catchAll, app}, strict).Match(img, "apps"); p != app || err != nil {
-		t.Errorf("with a more specific valid policy: got %v, %v; want it", p, err)
+	if p, err := NewSet([]*Policy{catchAll, app}, strict).Match(img, "apps"); refs(p) != "catch-all, apps/app" || err != nil {
+		t.Errorf("with a more specific valid policy: got %s, %v; want the floor and it", refs(p), err)
 	}
-	// Equally specific: ambiguous, as between two valid policies.
-	twin := pol("ClusterTrustPolicy", "", "twin", "registry.example/team/**")
+	// Equally specific in its tier: ambiguous, as between two valid policies.
+	twin := pol("TrustPolicy", "apps", "twin", "registry.example/team/**")
 	if _, err := NewSet([]*Policy{twin}, strict).Match(img, "apps"); !errors.Is(err, ErrAmbiguous) {
 		t.Errorf("tie with a broken policy: err = %v, want ErrAmbiguous", err)
+	}
+	// A broken cluster policy is a broken floor: the tenant's valid policy
+	// cannot stand in for it.
+	brokenFloor, _ := NewBroken(Ref{Kind: "ClusterTrustPolicy", Name: "floor"},
+		&igv1.TrustPolicySpec{Images: []igv1.ImageGlob{{Glob: "registry.example/**"}}}, compileErr)
+	if _, err := NewSet([]*Policy{app}, brokenFloor).Match(img, "apps"); !errors.Is(err, ErrInvalidPolicy) {
+		t.Errorf("broken floor: err = %v, want ErrInvalidPolicy", err)
 	}
 }
 

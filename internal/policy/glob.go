@@ -34,6 +34,10 @@ func ParseGlob(pattern string) (Glob, error) {
 			return Glob{}, fmt.Errorf("%w %q: control or space character", ErrInvalidGlob, pattern)
 		}
 	}
+	pattern, err := canonicalGlob(pattern)
+	if err != nil {
+		return Glob{}, err
+	}
 	g := Glob{pattern: pattern, prefix: pattern}
 	if i := strings.IndexByte(pattern, '*'); i >= 0 {
 		g.prefix = pattern[:i]

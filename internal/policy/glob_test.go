@@ -50,7 +50,7 @@ const hex64 = "0000000000000000000000000000000000000000000000000000000000000001"
 func TestParseImageNormalises(t *testing.T) {
 	t.Parallel()
 	cases := map[string]Image{
-		"nginx":                                 {Repository: "index.docker.io/library/nginx", Tag: "latest"},
+		"nginx":                                 {Repository: "docker.io/library/nginx", Tag: "latest"},
 		"ghcr.io/org/app:v1":                    {Repository: "ghcr.io/org/app", Tag: "v1"},
 		"ghcr.io/org/app@sha256:" + hex64:       {Repository: "ghcr.io/org/app", Digest: "sha256:" + hex64},
 		"127.0.0.1:5000/app:v1@sha256:" + hex64: {Repository: "127.0.0.1:5000/app", Tag: "v1", Digest: "sha256:" + hex64},

@@ -2,45 +2,79 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// Image is a normalised image reference split into the parts policies
-// match on: "nginx" is {index.docker.io/library/nginx, latest, ""}.
+// DockerHub is the one name imagegate gives Docker Hub's registry, in
+// records, trailers, audit lines and matching: the name container runtimes
+// print (distribution/reference's default domain). index.docker.io and
+// registry-1.docker.io are folded into it.
+const DockerHub = "docker.io"
+
+// Image is a reference in canonical form, split into the parts policies
+// match on: "nginx" is {docker.io/library/nginx, latest, ""}.
+//
+// A reference that carries both a tag and a digest is pulled by its
+// digest: the runtime ignores the tag, which need not exist. Such an Image
+// is matched as repository@digest until TagProven says a record or a
+// resolve showed that the tag names that digest; only then do tag-scoped
+// globs apply to it.
 type Image struct {
-	Repository string // registry and path, e.g. "index.docker.io/library/nginx"
+	Repository string // canonical registry and path, e.g. "docker.io/library/nginx"
 	Tag        string // empty when the reference names only a digest
 	Digest     string // "sha256:<hex>", empty for a tag-only reference
+	tagProven  bool
 }
 
-// ParseImage normalises a reference as a container runtime would.
-// "repo:tag@sha256:..." keeps both the tag and the digest.
+// ParseImage parses a reference as a container runtime would and returns
+// it in canonical form: the registry host lower-cased, an explicit :443
+// dropped, Docker Hub's aliases folded into DockerHub with its implied
+// library/ namespace. "repo:tag@sha256:..." keeps both the tag and the
+// digest.
 func ParseImage(ref string, opts ...name.Option) (Image, error) {
 	r, err := name.ParseReference(ref, opts...)
 	if err != nil {
 		return Image{}, fmt.Errorf("image reference %q: %w", ref, err)
 	}
-	img := Image{Repository: r.Context().Name()}
+	img := Image{Repository: canonicalRepository(r.Context().RegistryStr(), r.Context().RepositoryStr())}
 	switch v := r.(type) {
 	case name.Digest:
 		img.Digest = v.DigestStr()
-		img.Tag = tagOf(ref, img.Repository)
+		img.Tag = tagOf(ref)
 	case name.Tag:
 		img.Tag = v.TagStr()
 	}
 	return img, nil
 }
 
-// tagOf extracts the tag of "repo:tag@digest", which name.Digest drops.
-func tagOf(ref, _ string) string {
-	at := -1
-	for i := len(ref) - 1; i >= 0; i-- {
-		if ref[i] == '@' {
-			at = i
-			break
-		}
+// canonicalRepository joins a registry host and a repository path in
+// canonical form.
+func canonicalRepository(host, path string) string {
+	host = CanonicalHost(host)
+	if host == DockerHub && !strings.Contains(path, "/") {
+		path = "library/" + path
 	}
+	return host + "/" + path
+}
+
+// CanonicalHost folds the spellings of one registry host that reach the
+// same bytes: DNS and TLS ignore case, 443 is HTTPS's default port, and
+// Docker Hub answers as docker.io, index.docker.io and
+// registry-1.docker.io.
+func CanonicalHost(host string) string {
+	h := strings.TrimSuffix(strings.ToLower(host), ":443")
+	switch h {
+	case "index.docker.io", "registry-1.docker.io":
+		return DockerHub
+	}
+	return h
+}
+
+// tagOf extracts the tag of "repo:tag@digest", which name.Digest drops.
+func tagOf(ref string) string {
+	at := strings.LastIndexByte(ref, '@')
 	if at < 0 {
 		return ""
 	}
@@ -54,6 +88,27 @@ func tagOf(ref, _ string) string {
 		}
 	}
 	return ""
+}
+
+// TagProven returns the image with its tag known to name its digest: a
+// record or a resolve showed it. Only then do tag-scoped globs apply to a
+// reference that carries both.
+func (i Image) TagProven() Image {
+	i.tagProven = true
+	return i
+}
+
+// PinnedWithTag reports whether the reference carries a tag that the
+// runtime ignores because a digest is also given, and that nothing has
+// yet shown to name that digest.
+func (i Image) PinnedWithTag() bool {
+	return i.Tag != "" && i.Digest != "" && !i.tagProven
+}
+
+// Same reports whether two images are the same reference, whatever was
+// proven about their tags.
+func (i Image) Same(o Image) bool {
+	return i.Repository == o.Repository && i.Tag == o.Tag && i.Digest == o.Digest
 }
 
 // String renders repository:tag@digest with the parts present.

@@ -12,10 +12,14 @@ var (
 	ErrNoPolicy = errors.New("no trust policy covers the image")
 	// ErrAmbiguous means two policies cover an image equally specifically.
 	ErrAmbiguous = errors.New("two trust policies cover the image equally specifically")
+	// ErrNotCovered means a trust policy named for an image does not
+	// exist or has no glob that matches it.
+	ErrNotCovered = errors.New("the named trust policy does not cover the image")
 )
 
-// Set is the policies in force, matched by the most specific glob, and the
-// broken ones, which still claim their images.
+// Set is the policies in force, matched by the most specific glob within
+// each tier (cluster, namespace), and the broken ones, which still claim
+// their images.
 type Set struct {
 	policies []*Policy
 	broken   []Broken
@@ -33,16 +37,58 @@ func (s *Set) Len() int { return len(s.policies) }
 // Policies returns the policies in the set.
 func (s *Set) Policies() []*Policy { return s.policies }
 
-// Match returns the policy for an image admitted into namespace: the
-// ClusterTrustPolicies and the TrustPolicies of that namespace compete.
-func (s *Set) Match(img Image, namespace string) (*Policy, error) {
-	return s.match(img, func(r Ref) bool { return r.Namespace == "" || r.Namespace == namespace })
+// Match returns the policies that judge an image admitted into
+// namespace, each of which must admit it, the floor first:
+//
+//   - the most specific ClusterTrustPolicy that covers the image: a
+//     cluster policy is a floor that no tenant's policy replaces or
+//     weakens;
+//   - the most specific TrustPolicy of the namespace that covers it, which
+//     may add requirements of its own.
+//
+// One of the two may be missing, not both (ErrNoPolicy). A tie within a
+// tier is ErrAmbiguous; a broken policy that is the most specific of its
+// tier denies the image with ErrInvalidPolicy.
+func (s *Set) Match(img Image, namespace string) ([]*Policy, error) {
+	return s.match(img, func(r Ref) bool { return r.Namespace == namespace })
 }
 
-// MatchAny returns the policy for an image among all policies of the set,
-// whatever their namespace (the command line has no namespace).
-func (s *Set) MatchAny(img Image) (*Policy, error) {
-	return s.match(img, func(Ref) bool { return true })
+func isCluster(r Ref) bool { return r.Namespace == "" }
+
+// MatchAny is Match for the command line, which has no namespace: the
+// TrustPolicies of every namespace compete for the tenant tier.
+func (s *Set) MatchAny(img Image) ([]*Policy, error) {
+	return s.match(img, func(r Ref) bool { return r.Namespace != "" })
+}
+
+// MatchNamed is Match for an image whose policy is named (an ImagePolicy's
+// imagegate.dev/trust-policy annotation): the named policy must cover the
+// image, and it judges in addition to the policies Match returns, never
+// instead of them, so a name can make a selection stricter than the
+// webhook will be, never weaker.
+func (s *Set) MatchNamed(img Image, namespace string, named Ref) ([]*Policy, error) {
+	p := s.Get(named)
+	if p == nil {
+		for i := range s.broken {
+			if s.broken[i].Ref == named {
+				return nil, s.broken[i].deny(img)
+			}
+		}
+		return nil, fmt.Errorf("%w: %s %s does not exist", ErrNotCovered, named.Kind, named)
+	}
+	if !p.Covers(img) {
+		return nil, fmt.Errorf("%w: %s %s has no images glob that matches %s", ErrNotCovered, named.Kind, named, img)
+	}
+	ps, err := s.Match(img, namespace)
+	if err != nil && !errors.Is(err, ErrNoPolicy) {
+		return nil, err
+	}
+	for _, q := range ps {
+		if q == p {
+			return ps, nil
+		}
+	}
+	return append(ps, p), nil
 }
 
 // Get returns the policy a ref names, or nil.
@@ -55,8 +101,29 @@ func (s *Set) Get(ref Ref) *Policy {
 	return nil
 }
 
-func (s *Set) match(img Image, inScope func(Ref) bool) (*Policy, error) {
+func (s *Set) match(img Image, tenant func(Ref) bool) ([]*Policy, error) {
 	f := img.forms()
+	floor, ferr := s.tier(img, f, isCluster)
+	own, terr := s.tier(img, f, tenant)
+	for _, err := range []error{ferr, terr} {
+		if err != nil && !errors.Is(err, ErrNoPolicy) {
+			return nil, err
+		}
+	}
+	switch {
+	case floor != nil && own != nil:
+		return []*Policy{floor, own}, nil
+	case floor != nil:
+		return []*Policy{floor}, nil
+	case own != nil:
+		return []*Policy{own}, nil
+	}
+	return nil, fmt.Errorf("%w %s: add a TrustPolicy or ClusterTrustPolicy whose images glob matches it", ErrNoPolicy, img)
+}
+
+// tier returns the most specific policy among those inScope that covers
+// the image.
+func (s *Set) tier(img Image, f imageForms, inScope func(Ref) bool) (*Policy, error) {
 	var m matcher
 	for _, p := range s.policies {
 		if inScope(p.Ref) {
@@ -74,7 +141,7 @@ func (s *Set) match(img Image, inScope func(Ref) bool) (*Policy, error) {
 	}
 	switch {
 	case !m.found:
-		return nil, fmt.Errorf("%w %s: add a TrustPolicy or ClusterTrustPolicy whose images glob matches it", ErrNoPolicy, img)
+		return nil, ErrNoPolicy
 	case m.tied:
 		return nil, fmt.Errorf("%w %s: %s %s and %s %s; make one glob more specific", ErrAmbiguous, img,
 			m.ref.Kind, m.ref, m.tie.Kind, m.tie)
@@ -134,14 +201,17 @@ func (p *Policy) ExceptionFor(img Image, now time.Time) (Exception, bool) {
 	return Exception{}, false
 }
 
-// imageForms are the strings a glob is tried against, built once per match.
+// imageForms are the strings a glob is tried against, built once per
+// match. The tag of a reference pinned by digest is left out until it is
+// proven to name the digest: the runtime pulls the digest whatever the tag
+// says, so a tag-scoped glob must not lend it the tag's treatment.
 type imageForms struct {
 	repository, withTag, withDigest string
 }
 
 func (i Image) forms() imageForms {
 	f := imageForms{repository: i.Repository}
-	if i.Tag != "" {
+	if i.Tag != "" && (i.Digest == "" || i.tagProven) {
 		f.withTag = i.Repository + ":" + i.Tag
 	}
 	if i.Digest != "" {

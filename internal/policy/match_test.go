@@ -21,23 +21,35 @@ func TestMostSpecificWins(t *testing.T) {
 	broad := pol("ClusterTrustPolicy", "", "broad", "registry.example/**")
 	team := pol("ClusterTrustPolicy", "", "team", "registry.example/team/**")
 	app := pol("TrustPolicy", "apps", "app", "registry.example/team/app")
-	set := NewSet([]*Policy{broad, team, app})
+	appWide := pol("TrustPolicy", "apps", "app-wide", "registry.example/**")
+	set := NewSet([]*Policy{broad, team, app, appWide})
 	cases := []struct {
 		image, ns string
-		want      *Policy
+		want      string
 	}{
-		{"registry.example/team/app:v1", "apps", app},
-		{"registry.example/team/app:v1", "other", team}, // app is namespaced to apps
-		{"registry.example/team/web:v1", "apps", team},
-		{"registry.example/x:v1", "apps", broad},
+		// The most specific cluster policy is the floor; the most specific
+		// TrustPolicy of the namespace judges too.
+		{"registry.example/team/app:v1", "apps", "team, apps/app"},
+		{"registry.example/team/app:v1", "other", "team"}, // app is namespaced to apps
+		{"registry.example/team/web:v1", "apps", "team, apps/app-wide"},
+		{"registry.example/x:v1", "apps", "broad, apps/app-wide"},
+		{"registry.example/x:v1", "other", "broad"},
 	}
 	for _, tc := range cases {
 		img, _ := ParseImage(tc.image)
 		got, err := set.Match(img, tc.ns)
-		if err != nil || got != tc.want {
-			t.Errorf("Match(%s, %s) = %v, %v; want %s", tc.image, tc.ns, got, err, tc.want.Ref)
+		if err != nil || refs(got) != tc.want {
+			t.Errorf("Match(%s, %s) = %s, %v; want %s", tc.image, tc.ns, refs(got), err, tc.want)
 		}
 	}
+}
+
+func refs(ps []*Policy) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.Ref.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 func TestNoPolicyAndTies(t *testing.T) {
@@ -86,12 +98,13 @@ func thousandPolicies() (*Set, Image) {
 	return NewSet(ps), img
 }
 
-// TestMatchAllocatesOnce: matching is on every admission request; the one
-// allocation is the image's name:tag form the globs are matched against.
-func TestMatchAllocatesOnce(t *testing.T) {
+// TestMatchAllocatesTwice: matching is on every admission request; the
+// two allocations are the image's name:tag form the globs are matched
+// against and the list of policies returned.
+func TestMatchAllocatesTwice(t *testing.T) {
 	set, img := thousandPolicies()
-	if n := testing.AllocsPerRun(20, func() { _, _ = set.Match(img, "apps") }); n != 1 {
-		t.Errorf("Match over 1,000 policies allocates %v times, want 1", n)
+	if n := testing.AllocsPerRun(20, func() { _, _ = set.Match(img, "apps") }); n != 2 {
+		t.Errorf("Match over 1,000 policies allocates %v times, want 2", n)
 	}
 }
 

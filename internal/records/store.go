@@ -62,7 +62,7 @@ func (s *Store) Record(ctx context.Context, d cache.Decision) (*igv1.ImageVerifi
 	iv := &igv1.ImageVerification{
 		ObjectMeta: metav1.ObjectMeta{Name: igv1.ImageVerificationName(d.Digest, d.Policy.Hash)},
 		Spec: igv1.ImageVerificationSpec{
-			Image: d.Image, Digest: d.Digest, PolicyHash: d.Policy.Hash,
+			Image: recordedImage(d), Digest: d.Digest, PolicyHash: d.Policy.Hash,
 			Policy: igv1.PolicyReference{Kind: d.Policy.Ref.Kind, Namespace: d.Policy.Ref.Namespace, Name: d.Policy.Ref.Name},
 		},
 	}

@@ -1,0 +1,103 @@
+package admission
+
+import (
+	"context"
+	"slices"
+
+	"github.com/imagegate/imagegate/internal/policy"
+	"github.com/imagegate/imagegate/internal/records"
+)
+
+// policies returns the policies that judge the image in the request's
+// namespace, each of which must admit it (policy.Set.Match: the cluster
+// floor, then the namespace's own policy).
+func (c *imageCheck) policies(ctx context.Context, d *deps, r *request) ([]*policy.Policy, error) {
+	if !c.didMatch {
+		c.didMatch = true
+		img, err := c.image()
+		switch {
+		case err != nil:
+			c.polErr = err
+		case r.set == nil:
+			c.polErr = errPoliciesNotLoaded
+		default:
+			c.pols, c.polErr = r.set.Match(img, r.Namespace)
+			if img.PinnedWithTag() {
+				c.proveTag(ctx, d, r)
+			}
+		}
+	}
+	return c.pols, c.polErr
+}
+
+// proveTag applies the rule that a digest outranks a tag: repo:tag@digest
+// is matched as repo@digest, because the runtime pulls the digest and the
+// tag need not exist. Only when matching by the tag would choose other
+// policies does the tag matter, and then it counts only if a record or a
+// resolve shows that it names the digest.
+func (c *imageCheck) proveTag(ctx context.Context, d *deps, r *request) {
+	proven := c.parsed.TagProven()
+	pols, err := r.set.Match(proven, r.Namespace)
+	if (err == nil) == (c.polErr == nil) && slices.Equal(pols, c.pols) {
+		return
+	}
+	if err == nil && d.tagShown(ctx, proven, pols) {
+		c.parsed, c.pols, c.polErr = proven, pols, nil
+	}
+}
+
+// tagShown reports whether the tag of img is shown to name its digest: a
+// record of the digest under one of pols names the same tag (records keep
+// a tag only when it was shown), or the registry says so now.
+func (d *deps) tagShown(ctx context.Context, img policy.Image, pols []*policy.Policy) bool {
+	for _, p := range pols {
+		iv, ok, err := d.records.LookupVerified(ctx, img.Digest, p.Hash)
+		if err == nil && ok && records.TagShown(iv.Spec.Image, iv.Spec.Digest, img) {
+			return true
+		}
+	}
+	return d.checker.TagNamesDigest(ctx, img)
+}
+
+// combine folds the verdicts of the policies that judge one image into
+// one: the image is admitted only when every policy admits it, and the
+// verdict shown is the strictest (a denial, then a warn-mode admission,
+// then an exception, then a verification made now, then a record).
+func combine(vs []verdict) verdict {
+	best := vs[0]
+	var warnings []string
+	for _, v := range vs {
+		if v.Warning != "" {
+			warnings = append(warnings, v.Warning)
+		}
+		if severity(v) > severity(best) {
+			best = v
+		}
+	}
+	if len(warnings) > 0 {
+		best.Warning = joinWarnings(warnings)
+	}
+	return best
+}
+
+func severity(v verdict) int {
+	switch {
+	case !v.Allowed:
+		return 5
+	case v.Warn:
+		return 4
+	case v.Path == PathException:
+		return 3
+	case v.Path == PathVerified:
+		return 2
+	}
+	return 1
+}
+
+func joinWarnings(ws []string) string {
+	out := ws[0]
+	for _, w := range ws[1:] {
+		out += "; " + w
+	}
+	return out
+}
