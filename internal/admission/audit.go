@@ -67,13 +67,16 @@ func (a *auditor) write(ctx context.Context, at time.Time, rv *review, out *outc
 func containersValue(results []imageResult) slog.Value {
 	groups := make([]slog.Attr, 0, len(results))
 	for _, res := range results {
-		attrs := make([]slog.Attr, 0, 7)
+		attrs := make([]slog.Attr, 0, 8)
 		attrs = append(attrs,
 			slog.String("image", res.ref.Image),
 			slog.String("field", res.ref.Field),
 			slog.String("decision", imageDecision(res.v)),
 			slog.String("path", string(res.v.Path)),
 			slog.String("reason", string(res.v.Reason)))
+		if res.v.Canonical != "" && res.v.Canonical != res.ref.Image {
+			attrs = append(attrs, slog.String("canonical", res.v.Canonical))
+		}
 		if res.v.Policy != nil {
 			attrs = append(attrs, slog.String("policy", res.v.Policy.Ref.Kind+"/"+res.v.Policy.Ref.String()))
 		}

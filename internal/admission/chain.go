@@ -81,6 +81,9 @@ type verdict struct {
 	// Warning is sent back to the client even though the image is admitted
 	// (policy exceptions).
 	Warning string
+	// Canonical is the reference in canonical form (policy.ParseImage)
+	// when the chain parsed it; audit lines name the image by it.
+	Canonical string
 }
 
 // step is one link of the chain: a decision, or ok false for "next".
@@ -165,6 +168,9 @@ func (c *imageCheck) image() (policy.Image, error) {
 func (d *deps) run(ctx context.Context, r *request, c *imageCheck) verdict {
 	for _, s := range chain() {
 		if v, ok := s(ctx, d, r, c); ok {
+			if c.didParse && c.parseErr == nil {
+				v.Canonical = c.parsed.String()
+			}
 			return v
 		}
 	}

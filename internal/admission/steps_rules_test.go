@@ -142,3 +142,40 @@ func (c *perPolicyChecker) CheckImage(_ context.Context, image string, img polic
 	return cache.Decision{Image: image, Parsed: img, Digest: webDigest, Policy: p, Source: cache.SourceCall,
 		Outcome: verify.Outcome{Digest: webDigest, Result: res, Reason: verify.Reason(res), Message: string(res) + " under " + p.Ref.Name}}
 }
+
+// TestSpellingsCannotEscapeTheirPolicy: a registry spelled with capitals,
+// an explicit :443 or another Docker Hub alias reaches the same bytes, so
+// it is judged by the same policy, exempt glob and old reference as the
+// canonical spelling.
+func TestSpellingsCannotEscapeTheirPolicy(t *testing.T) {
+	t.Parallel()
+	strict := compiledPolicy(t, "", "strict", nil, "registry.example/team/**", "docker.io/library/nginx")
+	catchAll := compiledPolicy(t, "", "catch-all", func(s *igv1.TrustPolicySpec) { s.Mode = "warn" }, "**")
+	set := policy.NewSet([]*policy.Policy{strict, catchAll})
+	for _, image := range []string{
+		"Registry.Example/team/web@" + webDigest,
+		"REGISTRY.EXAMPLE:443/team/web@" + webDigest,
+		"registry-1.docker.io/library/nginx@" + webDigest,
+		"Index.Docker.IO/nginx@" + webDigest,
+		"docker.io:443/nginx@" + webDigest,
+	} {
+		d, _, chk, _ := testDeps(set)
+		chk.result, chk.reason = verify.ResultDenied, verify.ReasonNoSignature
+		v := d.run(context.Background(), req(kindPod, opCreate, with(set)), check(image))
+		if v.Allowed || v.Policy == nil || v.Policy.Ref.Name != "strict" {
+			t.Errorf("%s: got %s allowed %v under %v; want denied under strict", image, v.Path, v.Allowed, v.Policy)
+		}
+	}
+	// Exempt globs and the unchanged comparison fold spellings the same way.
+	d, _, chk, _ := testDeps(set)
+	d.exemptImages = []policy.Glob{policy.MustParseGlob("index.docker.io/library/busybox")}
+	if v := d.run(context.Background(), req(kindPod, opCreate, with(set)), check("Registry-1.Docker.IO:443/busybox:1.37")); v.Path != PathExempt {
+		t.Errorf("exempt glob in another spelling: got %s (%s)", v.Path, v.Message)
+	}
+	if v := d.run(context.Background(), req(kindDeployment, opUpdate, with(set), withOld("nginx:1.27")), check("registry-1.docker.io/library/nginx:1.27")); v.Path != PathUnchanged {
+		t.Errorf("old reference in another spelling: got %s (%s)", v.Path, v.Message)
+	}
+	if chk.calls.Load() != 0 {
+		t.Errorf("%d checks for exempt and unchanged images, want 0", chk.calls.Load())
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/registry"
@@ -131,5 +132,47 @@ func TestTagIsResolvedAndKeyedByDigest(t *testing.T) {
 	}
 	if nf := c.Check(context.Background(), reg.Repo("app")+":missing", p); nf.Outcome.Reason != verify.ReasonTagNotFound {
 		t.Fatalf("missing tag: %+v", nf.Outcome)
+	}
+}
+
+// TestTagScopedExceptionNeedsTheTagToNameTheDigest: in repo:tag@digest the
+// runtime pulls the digest, so an exception scoped to the tag applies only
+// when the tag, resolved now (one HEAD), names that digest; an exception
+// scoped to the repository needs no resolve.
+func TestTagScopedExceptionNeedsTheTagToNameTheDigest(t *testing.T) {
+	t.Parallel()
+	reg := testenv.NewRegistry(t)
+	legacy := reg.PushImage(t, "app", "legacy-1")
+	unsigned := reg.PushImage(t, "app", "other") // legacy-1 does not name it
+	spec := testenv.KeyPolicySpec(reg.Host()+"/**", testenv.NewCosignKey(t).PublicPEM)
+	spec.Exceptions = []igv1.Exception{{Glob: reg.Repo("app") + ":legacy-*", Reason: "vendor image"}}
+	p, err := policy.Compile(context.Background(), policy.Ref{Kind: "ClusterTrustPolicy", Name: "p"}, &spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newChecker()
+	heads := func() int {
+		n := 0
+		for _, r := range reg.Requests() {
+			if strings.HasPrefix(r, "HEAD ") && strings.Contains(r, "/manifests/legacy-1") {
+				n++
+			}
+		}
+		return n
+	}
+
+	borrowed := c.Check(context.Background(), reg.Repo("app")+":legacy-1@"+unsigned.DigestStr(), p)
+	if borrowed.Outcome.Result != verify.ResultDenied || borrowed.Exception != nil {
+		t.Fatalf("tag naming another digest: %s %s, exception %v; want denied without the exception", borrowed.Outcome.Result, borrowed.Outcome.Reason, borrowed.Exception)
+	}
+	if heads() != 1 {
+		t.Fatalf("%d resolves of the tag, want 1", heads())
+	}
+	pinned := c.Check(context.Background(), reg.Repo("app")+":legacy-1@"+legacy.DigestStr(), p)
+	if pinned.Outcome.Result != verify.ResultException || pinned.Parsed.PinnedWithTag() {
+		t.Fatalf("tag naming its digest: %s %s; want the exception", pinned.Outcome.Result, pinned.Outcome.Reason)
+	}
+	if heads() != 2 {
+		t.Fatalf("%d resolves of the tag, want 2", heads())
 	}
 }

@@ -105,12 +105,6 @@ func (i Image) PinnedWithTag() bool {
 	return i.Tag != "" && i.Digest != "" && !i.tagProven
 }
 
-// Same reports whether two images are the same reference, whatever was
-// proven about their tags.
-func (i Image) Same(o Image) bool {
-	return i.Repository == o.Repository && i.Tag == o.Tag && i.Digest == o.Digest
-}
-
 // String renders repository:tag@digest with the parts present.
 func (i Image) String() string {
 	s := i.Repository
