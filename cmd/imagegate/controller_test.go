@@ -120,3 +120,21 @@ func TestControllerReadsSecretsByNameUnderItsRole(t *testing.T) {
 		t.Errorf("gets of Secrets %v; want tenant/keys at least 3 times (missing, created, rotated) and tenant/git-credentials", byName)
 	}
 }
+
+func TestControllerFlagsRefuseABadResyncOrSelector(t *testing.T) {
+	t.Parallel()
+	f, err := parseControllerFlags(nil, &bytes.Buffer{})
+	if err != nil || f.policyResync != 5*time.Minute || f.watchSecrets != nil {
+		t.Fatalf("defaults: resync %s, watch %v, err %v; want 5m and no watch", f.policyResync, f.watchSecrets, err)
+	}
+	for _, args := range [][]string{
+		{"--policy-resync=0s"},
+		{"--watch-configs-label-selector= "},
+		{"--watch-configs-label-selector=a=("},
+		{"positional"},
+	} {
+		if _, err := parseControllerFlags(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+}
