@@ -37,7 +37,7 @@ func LimitManager(opts *ctrl.Options, watch labels.Selector) {
 // reconcile.fluxcd.io/watch: Enabled); "" watches none and returns nil.
 func ParseWatchSelector(s string) (labels.Selector, error) {
 	if s == "" {
-		return nil, nil //nolint:nilnil // nil selector: watch no Secret
+		return nil, nil // no selector: watch no Secret
 	}
 	sel, err := labels.Parse(s)
 	if err != nil {
