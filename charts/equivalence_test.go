@@ -34,6 +34,12 @@ var spelledOut = map[string]map[string]string{
 	},
 }
 
+// selfManagedFlags are the certificate flags the chart spells out in
+// self-managed mode.
+var selfManagedFlags = map[string]string{
+	"--cert-secret": "imagegate-webhook-tls", "--webhook-configuration": "imagegate", "--service-name": "imagegate-webhook",
+}
+
 // TestMatchesConfig renders the chart into imagegate-system and compares
 // it, object by object, with the kustomize install it mirrors: the same
 // objects (but the Namespace, which helm --create-namespace makes), the
@@ -48,10 +54,10 @@ func TestMatchesConfig(t *testing.T) {
 		// certFlags are the certificate flags the chart spells out.
 		certFlags map[string]string
 	}{
-		{config: "config/default", certFlags: map[string]string{
-			"--cert-secret": "imagegate-webhook-tls", "--webhook-configuration": "imagegate", "--service-name": "imagegate-webhook",
-		}},
+		{config: "config/default", certFlags: selfManagedFlags},
 		{config: "config/cert-manager", files: []string{"testdata/values/cert-manager.yaml"}, certFlags: map[string]string{"--cert-mode": "files"}},
+		{config: "config/testdata/network-policy-peers", files: []string{"testdata/values/network-policy-peers.yaml"}, certFlags: selfManagedFlags},
+		{config: "config/testdata/watch-secrets", files: []string{"testdata/values/watch-secrets.yaml"}, certFlags: selfManagedFlags},
 	}
 	for _, c := range cases {
 		t.Run(c.config, func(t *testing.T) {

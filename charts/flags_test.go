@@ -61,6 +61,9 @@ func TestFlagsFollowValues(t *testing.T) {
 		if !slices.Contains(ctl.Spec.Template.Spec.Containers[0].Args, "--no-cross-namespace-refs") {
 			t.Errorf("controller: args %v lack --no-cross-namespace-refs", ctl.Spec.Template.Spec.Containers[0].Args)
 		}
+		if f := argFlags(ctl.Spec.Template.Spec.Containers[0].Args); f["--policy-resync"] != "90s" || f["--watch-configs-label-selector"] != "reconcile.fluxcd.io/watch=Enabled" {
+			t.Errorf("controller: --policy-resync %q --watch-configs-label-selector %q", f["--policy-resync"], f["--watch-configs-label-selector"])
+		}
 		for _, c := range []corev1.Container{w.container, ctl.Spec.Template.Spec.Containers[0]} {
 			checkCommonFlags(t, c, ns)
 		}

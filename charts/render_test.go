@@ -66,6 +66,8 @@ var valuesCases = []valuesCase{
 		"Service": 2, "ServiceMonitor": 1, "PrometheusRule": 1, "ConfigMap": 1,
 	})},
 	{name: "every value set", file: "everything.yaml", kinds: withKinds(defaultKinds, map[string]int{"NetworkPolicy": 0})},
+	{name: "network policy peers", file: "network-policy-peers.yaml", kinds: defaultKinds},
+	{name: "watch secrets", file: "watch-secrets.yaml", kinds: defaultKinds},
 }
 
 // namespace is the case's own release namespace, named after it.

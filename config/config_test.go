@@ -39,6 +39,9 @@ func TestManifestsAcceptedByAPIServer(t *testing.T) {
 		"cert-manager": with(map[string]int{"Issuer": 2, "Certificate": 2}),
 		"monitoring":   {"PodMonitor": 1, "PrometheusRule": 1, "ConfigMap": 1},
 		"samples":      {"ClusterTrustPolicy": 1, "TrustPolicy": 1, "ImageGate": 1},
+		// config/default with a component; the same objects.
+		"testdata/network-policy-peers": with(map[string]int{"ClusterRole": 1, "ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1}),
+		"testdata/watch-secrets":        with(map[string]int{"ClusterRole": 1, "ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1}),
 	} {
 		t.Run(dir, func(t *testing.T) {
 			t.Parallel()

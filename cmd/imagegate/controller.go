@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -29,10 +32,13 @@ type controllerFlags struct {
 	concurrency   int
 	noCrossNSRefs bool
 	kubeconfig    string
+	policyResync  time.Duration
+	watchSecrets  labels.Selector // nil: watch no Secret
 }
 
-func runController(ctx context.Context, args []string, _, stderr io.Writer) int {
+func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, error) {
 	var f controllerFlags
+	var watch string
 	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f.common.register(fs, ":8080", ":8081")
@@ -41,7 +47,31 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) int 
 	fs.IntVar(&f.concurrency, "concurrent", 4, "ImageGates reconciled in parallel")
 	fs.BoolVar(&f.noCrossNSRefs, "no-cross-namespace-refs", false, "refuse ImageGates whose sourceRef names a GitRepository in another namespace (as Flux's flag of that name)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster or $KUBECONFIG)")
+	fs.DurationVar(&f.policyResync, "policy-resync", trust.DefaultResync, "compile each trust policy again this often, re-reading the Secrets it names (picks up keys rotated in Secrets)")
+	fs.StringVar(&watch, "watch-configs-label-selector", "", "also watch the Secrets this label selector matches and recompile the trust policies that read one when it changes, e.g. "+secrets.WatchLabel+" (Flux's convention); needs list and watch on Secrets (default: watch none)")
 	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if f.policyResync <= 0 {
+		return f, fmt.Errorf("--policy-resync %s: want a positive duration", f.policyResync)
+	}
+	sel, err := secrets.ParseWatchSelector(watch)
+	if err != nil {
+		return f, fmt.Errorf("--watch-configs-label-selector: %w", err)
+	}
+	f.watchSecrets = sel
+	return f, nil
+}
+
+func runController(ctx context.Context, args []string, _, stderr io.Writer) int {
+	f, err := parseControllerFlags(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "imagegate controller: %v\n", err)
+		}
 		return exitUsage
 	}
 	log, err := f.common.logger(stderr)
@@ -61,14 +91,25 @@ func startController(ctx context.Context, f controllerFlags) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	return runControllerManager(ctx, cfg, f)
+}
+
+// runControllerManager runs the controller's manager against cfg until
+// ctx ends. Secrets are read by name and never cached
+// (secrets.LimitManager): the controller's role grants get on Secrets,
+// not list or watch, unless --watch-configs-label-selector selects
+// Secrets to watch.
+func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFlags) error {
+	opts := ctrl.Options{
 		Scheme:                  scheme.New(),
 		Metrics:                 metricsserver.Options{BindAddress: f.common.metricsAddr},
 		HealthProbeBindAddress:  f.common.probeAddr,
 		LeaderElection:          f.leaderElect,
 		LeaderElectionID:        "imagegate-controller.imagegate.dev",
 		LeaderElectionNamespace: cmp.Or(f.leaderNS, os.Getenv("POD_NAMESPACE")),
-	})
+	}
+	secrets.LimitManager(&opts, f.watchSecrets)
+	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
@@ -83,6 +124,7 @@ func startController(ctx context.Context, f controllerFlags) error {
 	rec := &gate.Reconciler{
 		NoCrossNamespaceRefs: f.noCrossNSRefs,
 		Client:               mgr.GetClient(),
+		Secrets:              mgr.GetAPIReader(),
 		Checker:              checker,
 		Records:              records.NewStore(mgr.GetClient(), mgr.GetClient(), checker.TTL, nil),
 		Events:               mgr.GetEventRecorder("imagegate-controller"),
@@ -92,7 +134,10 @@ func startController(ctx context.Context, f controllerFlags) error {
 		return fmt.Errorf("setting up the ImageGate controller: %w", err)
 	}
 	for _, cluster := range []bool{false, true} {
-		tr := &trust.Reconciler{Client: mgr.GetClient(), Secrets: secrets.Reader{Client: mgr.GetClient()}, Cluster: cluster}
+		tr := &trust.Reconciler{
+			Client: mgr.GetClient(), Secrets: secrets.Reader{Client: mgr.GetAPIReader()}, Cluster: cluster,
+			Resync: f.policyResync, SecretSelector: f.watchSecrets,
+		}
 		if err := tr.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the trust policy status controller: %w", err)
 		}

@@ -21,7 +21,12 @@ import (
 
 // Reconciler reconciles ImageGates.
 type Reconciler struct {
-	Client  client.Client
+	Client client.Client
+	// Secrets reads Git credentials, signing keys and the keys trust
+	// policies name, each by name when needed: the manager's API reader,
+	// so that the controller needs get on Secrets, never list or watch.
+	// Default Client.
+	Secrets client.Reader
 	Checker *cache.Checker
 	Records *records.Store
 	Events  events.EventRecorder

@@ -93,9 +93,17 @@ func checkoutBranch(g *igv1.ImageGate, repo *sourcev1.GitRepository) string {
 	return ""
 }
 
+// secrets returns the reader of Secrets (Reconciler.Secrets).
+func (r *Reconciler) secrets() client.Reader {
+	if r.Secrets != nil {
+		return r.Secrets
+	}
+	return r.Client
+}
+
 func (r *Reconciler) secretData(ctx context.Context, ns, name string) (map[string][]byte, error) {
 	var s corev1.Secret
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
+	if err := r.secrets().Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, stalled(igv1.ReasonInvalidSource, "Secret %s/%s not found", ns, name)
 		}

@@ -35,7 +35,7 @@ func (r *Reconciler) loadTrust(ctx context.Context, namespace string) (*trustSet
 	var compiled []*policy.Policy
 	var broken []policy.Broken
 	add := func(ref policy.Ref, spec *igv1.TrustPolicySpec) {
-		p, err := policy.Compile(ctx, ref, spec, secrets.Reader{Client: r.Client})
+		p, err := policy.Compile(ctx, ref, spec, secrets.Reader{Client: r.secrets()})
 		if err != nil {
 			ts.invalid[ref] = err
 			if b, ok := policy.NewBroken(ref, spec, err); ok {

@@ -1,6 +1,9 @@
-// Package secrets reads single keys of Kubernetes Secrets for trust policy
-// compilation (policy.SecretReader). The gate, the trust policy status
-// controller and the webhook share it; it must not import any of them.
+// Package secrets owns how imagegate reads Kubernetes Secrets: single keys
+// for trust policy compilation (Reader, a policy.SecretReader), always by
+// name, and the manager options that keep Secrets out of the informer
+// cache (LimitManager), so that neither role needs to list or watch
+// Secrets. The gate, the trust policy status controller and the webhook
+// share it; it must not import any of them.
 package secrets
 
 import (
@@ -15,8 +18,9 @@ import (
 // ErrKeyMissing is returned when the Secret a policy names lacks the key.
 var ErrKeyMissing = errors.New("secret has no such key")
 
-// Reader reads Secret keys through a controller-runtime reader: a cached
-// client, or the manager's API reader where Secrets must not be watched.
+// Reader reads Secret keys through a controller-runtime reader: the
+// manager's API reader, or a client whose cache LimitManager disabled for
+// Secrets. Either way each read is a GET of one Secret by name.
 type Reader struct {
 	Client client.Reader
 }

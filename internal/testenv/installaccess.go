@@ -19,6 +19,13 @@ func InstallAccess(ns string) map[string][]Access {
 			{Verb: "create", Group: "events.k8s.io", Resource: "events", Namespace: "flux-system", Allowed: true},
 			{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: ns, Allowed: true},
 			{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: "kube-system"},
+			// Secrets: read one by name (Git credentials, signing and policy
+			// keys), never listed, watched or cached.
+			{Verb: "get", Resource: "secrets", Namespace: "flux-system", Name: "git-credentials", Allowed: true},
+			{Verb: "list", Resource: "secrets", Namespace: "flux-system"},
+			{Verb: "watch", Resource: "secrets", Namespace: "flux-system"},
+			{Verb: "list", Resource: "secrets"},
+			{Verb: "watch", Resource: "secrets"},
 			{Verb: "delete", Resource: "secrets", Namespace: "flux-system"},
 			{Verb: "create", Resource: "secrets", Namespace: ns},
 			{Verb: "create", Resource: "pods", Namespace: "flux-system"},

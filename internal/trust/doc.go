@@ -2,5 +2,8 @@
 // ClusterTrustPolicy objects: it compiles each policy as verification
 // would (keys parsed, regular expressions compiled, Secrets read) and
 // reports Ready with the reason, and the policy hash that verification
-// records carry. It must not import the gate or the webhook.
+// records carry. Policies are compiled when they change and every resync
+// period, reading their Secrets by name each time (reconciler.go); a
+// watch of labelled Secrets is optional (setup.go, secrets.go). It must
+// not import the gate or the webhook.
 package trust

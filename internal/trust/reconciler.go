@@ -3,48 +3,54 @@ package trust
 import (
 	"context"
 	"fmt"
+	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/policy"
 )
 
+// DefaultResync is how often a policy is compiled again without a change
+// to it, re-reading its Secrets: the webhook's policy store uses the same
+// period (admission.DefaultPolicyResync), so both roles follow a rotated
+// key within it.
+const DefaultResync = 5 * time.Minute
+
 // Reconciler writes the status of one kind of trust policy.
 type Reconciler struct {
-	Client  client.Client
+	Client client.Client
+	// Secrets reads the keys and trusted roots a policy names, one Secret
+	// by name at a time: the manager's API reader, so that the controller
+	// needs get on Secrets and never lists, watches or caches them.
 	Secrets policy.SecretReader
 	// Cluster selects ClusterTrustPolicy; otherwise TrustPolicy.
 	Cluster bool
+	// Resync is how often each policy is compiled again (its Secrets read
+	// again); a key rotated in a Secret shows in the policy's hash and
+	// status within it. Default DefaultResync.
+	Resync time.Duration
+	// SecretSelector, when set, also watches the Secrets it matches (their
+	// metadata only) and recompiles the policies that read one as soon as
+	// it changes. The manager's cache must list no other Secrets
+	// (secrets.LimitManager); watching needs list and watch on Secrets.
+	SecretSelector labels.Selector
 }
 
-// SetupWithManager registers the reconciler for its kind.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	var obj client.Object = &igv1.TrustPolicy{}
-	name := "trustpolicy"
-	if r.Cluster {
-		obj, name = &igv1.ClusterTrustPolicy{}, "clustertrustpolicy"
-	}
-	return ctrl.NewControllerManagedBy(mgr).Named(name).
-		For(obj, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.policiesReading)).
-		Complete(r)
-}
-
-// Reconcile compiles the policy and records the result.
+// Reconcile compiles the policy, records the result and comes back after
+// the resync period to read the policy's Secrets again.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj, spec, status, ref := r.empty(req)
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := obj.DeepCopyObject().(client.Object)
+	old := status.DeepCopy()
 	p, err := policy.Compile(ctx, ref, spec, r.Secrets)
 	status.ObservedGeneration = obj.GetGeneration()
 	cond := metav1.Condition{Type: igv1.ReadyCondition, ObservedGeneration: obj.GetGeneration()}
@@ -57,10 +63,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		cond.Message = fmt.Sprintf("%d authorities, require %s", len(p.Authorities), p.Require.Mode)
 	}
 	apimeta.SetStatusCondition(&status.Conditions, cond)
+	next := ctrl.Result{RequeueAfter: r.resync()}
+	// Every policy comes back each resync period; most find nothing new,
+	// and an unchanged status is not written again.
+	if apiequality.Semantic.DeepEqual(old, status) {
+		return next, nil
+	}
 	if perr := r.Client.Status().Patch(ctx, obj, client.MergeFrom(before)); perr != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(perr)
 	}
-	return ctrl.Result{}, nil
+	return next, nil
+}
+
+func (r *Reconciler) resync() time.Duration {
+	if r.Resync > 0 {
+		return r.Resync
+	}
+	return DefaultResync
 }
 
 // empty returns a fresh object of the reconciled kind and pointers into it.

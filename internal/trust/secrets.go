@@ -3,7 +3,6 @@ package trust
 import (
 	"context"
 
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -33,17 +32,14 @@ func readsSecret(spec *igv1.TrustPolicySpec, policyNS, namespace, name string) b
 	return false
 }
 
-// policiesReading maps a Secret to the policies of the reconciled kind
-// that read it: rotating a key, or creating a Secret a policy waited for,
-// changes the policy's hash and readiness without a spec change.
-func (r *Reconciler) policiesReading(ctx context.Context, obj client.Object) []reconcile.Request {
-	sec, ok := obj.(*corev1.Secret)
-	if !ok {
-		return nil
-	}
+// policiesReading maps a watched Secret (its metadata) to the policies of
+// the reconciled kind that read it: rotating a key, or creating a Secret
+// a policy waited for, changes the policy's hash and readiness without a
+// spec change.
+func (r *Reconciler) policiesReading(ctx context.Context, sec client.Object) []reconcile.Request {
 	var out []reconcile.Request
 	add := func(ns, name string, spec *igv1.TrustPolicySpec) {
-		if readsSecret(spec, ns, sec.Namespace, sec.Name) {
+		if readsSecret(spec, ns, sec.GetNamespace(), sec.GetName()) {
 			out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}})
 		}
 	}
@@ -59,7 +55,7 @@ func (r *Reconciler) policiesReading(ctx context.Context, obj client.Object) []r
 		return out
 	}
 	var list igv1.TrustPolicyList
-	if err := r.Client.List(ctx, &list, client.InNamespace(sec.Namespace)); err != nil {
+	if err := r.Client.List(ctx, &list, client.InNamespace(sec.GetNamespace())); err != nil {
 		log.FromContext(ctx).Error(err, "listing TrustPolicies for a changed Secret")
 		return nil
 	}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
+	"github.com/imagegate/imagegate/internal/testenv"
+)
+
+// TestControllerReadsSecretsByNameUnderItsRole runs the controller's
+// manager as its service account with config/default's RBAC and nothing
+// else, so get on Secrets but no list or watch. A trust policy's key
+// Secret appears, then rotates, and the policy's status follows within
+// --policy-resync; an ImageGate whose GitRepository names a missing
+// credentials Secret is stalled with that Secret named. Every request
+// the manager sends for Secrets is a get by name.
+func TestControllerReadsSecretsByNameUnderItsRole(t *testing.T) {
+	t.Parallel()
+	cp := testenv.StartControlPlane(t)
+	ctx := t.Context()
+	const ns = "tenant"
+	testenv.EnsureNamespace(ctx, t, cp.Client, "imagegate-system", nil)
+	testenv.EnsureNamespace(ctx, t, cp.Client, ns, nil)
+	testenv.CreateRBAC(ctx, t, cp.Client, testenv.Kustomize(t, "config/default"))
+
+	cfg := rest.CopyConfig(cp.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:imagegate-system:imagegate-controller"}
+	cfg, reqs := testenv.RecordAPIRequests(cfg)
+	f, err := parseControllerFlags([]string{
+		"--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0", "--policy-resync=300ms",
+	}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runControllerManager(mctx, cfg, f) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("controller: %v", err)
+		}
+	})
+
+	p := testenv.TrustPolicy(ns, "release", igv1.TrustPolicySpec{
+		Images: []igv1.ImageGlob{{Glob: "registry.example/**"}},
+		Authorities: []igv1.Authority{{Name: "release", Key: &igv1.KeyAuthority{
+			SecretRef: &igv1.SecretKeyRef{Name: "keys", Key: "cosign.pub"},
+		}}},
+	})
+	repo := testenv.GitRepository(ns, "fleet", "http://127.0.0.1:1/fleet.git", "main")
+	repo.Spec.SecretRef = &meta.LocalObjectReference{Name: "git-credentials"}
+	g := testenv.ImageGate(ns, "gate", "fleet", "./apps")
+	for _, o := range []client.Object{p, repo, g} {
+		if err := cp.Client.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func(want metav1.ConditionStatus, notHash string) string {
+		t.Helper()
+		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
+				return false, err
+			}
+			c := apimeta.FindStatusCondition(p.Status.Conditions, igv1.ReadyCondition)
+			return c != nil && c.Status == want && (want == metav1.ConditionFalse || p.Status.PolicyHash != notHash), nil
+		})
+		if err != nil {
+			t.Fatalf("TrustPolicy never became Ready=%s with a new hash: %+v", want, p.Status)
+		}
+		return p.Status.PolicyHash
+	}
+	status(metav1.ConditionFalse, "")
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "keys"},
+		Data:       map[string][]byte{"cosign.pub": testenv.NewCosignKey(t).PublicPEM},
+	}
+	if err := cp.Client.Create(ctx, sec); err != nil {
+		t.Fatal(err)
+	}
+	first := status(metav1.ConditionTrue, "")
+	sec.Data["cosign.pub"] = testenv.NewCosignKey(t).PublicPEM
+	if err := cp.Client.Update(ctx, sec); err != nil {
+		t.Fatal(err)
+	}
+	status(metav1.ConditionTrue, first)
+
+	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(g), g); err != nil {
+			return false, err
+		}
+		c := apimeta.FindStatusCondition(g.Status.Conditions, igv1.StalledCondition)
+		return c != nil && c.Status == metav1.ConditionTrue && strings.Contains(c.Message, "Secret tenant/git-credentials not found"), nil
+	})
+	if err != nil {
+		t.Fatalf("the ImageGate was not stalled on its missing credentials Secret: %+v", g.Status.Conditions)
+	}
+
+	byName := map[string]int{}
+	for _, r := range reqs.Of("secrets") {
+		if r.Verb != "get" || r.Name == "" {
+			t.Errorf("the controller sent %+v; want only gets by name", r)
+			continue
+		}
+		byName[r.Namespace+"/"+r.Name]++
+	}
+	if byName["tenant/keys"] < 3 || byName["tenant/git-credentials"] < 1 || len(byName) != 2 {
+		t.Errorf("gets of Secrets %v; want tenant/keys at least 3 times (missing, created, rotated) and tenant/git-credentials", byName)
+	}
+}
+
+func TestControllerFlagsRefuseABadResyncOrSelector(t *testing.T) {
+	t.Parallel()
+	f, err := parseControllerFlags(nil, &bytes.Buffer{})
+	if err != nil || f.policyResync != 5*time.Minute || f.watchSecrets != nil {
+		t.Fatalf("defaults: resync %s, watch %v, err %v; want 5m and no watch", f.policyResync, f.watchSecrets, err)
+	}
+	for _, args := range [][]string{
+		{"--policy-resync=0s"},
+		{"--watch-configs-label-selector= "},
+		{"--watch-configs-label-selector=a=("},
+		{"positional"},
+	} {
+		if _, err := parseControllerFlags(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+}
