@@ -16,7 +16,7 @@ export KUBEBUILDER_ASSETS
 export IMAGEGATE_COSIGN ?= $(GOBIN)/cosign
 export IMAGEGATE_HELM ?= $(GOBIN)/helm
 FLUX_CRDS := internal/testenv/testdata/crds/flux
-GO_TEST_FLAGS ?=
+GO_TEST_FLAGS ?= -timeout 40m
 
 .PHONY: all
 all: build

@@ -211,7 +211,9 @@ func TestDenialNamesImageContainerPolicyReasonAndRemedy(t *testing.T) {
 
 func TestWarnModeAdmitsWithWarnings(t *testing.T) {
 	t.Parallel()
-	warn := compiledPolicy(t, "apps", "soft", func(s *igv1.TrustPolicySpec) { s.Mode = "warn" }, "registry.example/team/web")
+	// A more specific cluster policy in warn mode (a tenant's warn-mode
+	// policy cannot weaken the cluster floor "team": TestClusterPolicyIsAFloor).
+	warn := compiledPolicy(t, "", "soft", func(s *igv1.TrustPolicySpec) { s.Mode = "warn" }, "registry.example/team/web")
 	e := newHandlerEnv(t, Options{}, warn)
 	e.chk.result, e.chk.reason = verify.ResultDenied, verify.ReasonNoSignature
 	resp, _ := e.post(t, reviewOf(t, admissionv1.Create, podGVK, "alice", pod("registry.example/team/web:v1"), nil))
