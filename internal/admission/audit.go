@@ -48,8 +48,12 @@ func (a *auditor) write(ctx context.Context, at time.Time, rv *review, out *outc
 	if out.path != "" {
 		attrs = append(attrs, slog.String("path", string(out.path)), slog.String("reason", string(out.reason)))
 	}
-	if len(out.images) > 0 {
-		attrs = append(attrs, slog.Attr{Key: "containers", Value: containersValue(out.images)})
+	containers, volumes := imagesValues(out.images)
+	if len(containers) > 0 {
+		attrs = append(attrs, slog.Attr{Key: "containers", Value: slog.GroupValue(containers...)})
+	}
+	if len(volumes) > 0 {
+		attrs = append(attrs, slog.Attr{Key: "volumes", Value: slog.GroupValue(volumes...)})
 	}
 	if out.message != "" {
 		attrs = append(attrs, slog.String("message", out.message))
@@ -59,13 +63,16 @@ func (a *auditor) write(ctx context.Context, at time.Time, rv *review, out *outc
 	_ = a.log.Handler().Handle(ctx, r) // an audit writer that fails has nowhere to report
 }
 
-// containersValue lists the verdicts by container name (unique within a
-// pod spec, init and ephemeral containers included) as slog groups, which
-// the JSON handler writes as nested objects without reflection:
+// imagesValues lists the verdicts as slog groups, which the JSON handler
+// writes as nested objects without reflection: containers by container
+// name (unique within a pod spec, init and ephemeral containers
+// included), image volumes by volume name (unique among volumes, but a
+// volume may share its name with a container, hence two objects):
 //
-//	"containers":{"web":{"image":"...","field":"containers","decision":"allow","path":"recorded",...}}
-func containersValue(results []imageResult) slog.Value {
-	groups := make([]slog.Attr, 0, len(results))
+//	"containers":{"web":{"image":"...","field":"containers","decision":"allow","path":"recorded",...}},
+//	"volumes":{"models":{"image":"...","field":"volumes","decision":"deny","path":"denied",...}}
+func imagesValues(results []imageResult) (containers, volumes []slog.Attr) {
+	containers = make([]slog.Attr, 0, len(results)) // image volumes are rare
 	for _, res := range results {
 		attrs := make([]slog.Attr, 0, 8)
 		attrs = append(attrs,
@@ -83,9 +90,14 @@ func containersValue(results []imageResult) slog.Value {
 		if res.v.Digest != "" {
 			attrs = append(attrs, slog.String("digest", res.v.Digest))
 		}
-		groups = append(groups, slog.Attr{Key: res.ref.Container, Value: slog.GroupValue(attrs...)})
+		group := slog.Attr{Key: res.ref.Container, Value: slog.GroupValue(attrs...)}
+		if res.ref.Field == fieldVolumes {
+			volumes = append(volumes, group)
+		} else {
+			containers = append(containers, group)
+		}
 	}
-	return slog.GroupValue(groups...)
+	return containers, volumes
 }
 
 func imageDecision(v verdict) string {

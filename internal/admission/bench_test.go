@@ -62,7 +62,7 @@ func benchHandler(b *testing.B) *Handler {
 	b.Helper()
 	team := compiledPolicy(b, "", "team", nil, teamPolicyGlob)
 	reader := servingReader{}
-	for _, d := range []string{webDigest, webNewDigest} {
+	for _, d := range []string{webDigest, webNewDigest, modelsDigest} {
 		iv := verifiedRecord(d, team.Hash)
 		iv.Status.ExpiresAt.Time = time.Now().Add(time.Hour)
 		reader[iv.Name] = iv

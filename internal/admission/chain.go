@@ -91,8 +91,8 @@ type step func(ctx context.Context, d *deps, r *request, c *imageCheck) (verdict
 
 // chain is cert-manager's pattern: an ordered list of small functions,
 // first decision wins. The last step always decides.
-func chain() [5]step {
-	return [5]step{stepExempt, stepUnchanged, stepChild, stepRecorded, stepVerify}
+func chain() [6]step {
+	return [6]step{stepExempt, stepEmptyReference, stepUnchanged, stepChild, stepRecorded, stepVerify}
 }
 
 // deps are what the steps read; every one is an interface so that each

@@ -40,6 +40,13 @@ func TestDecodeBenchBodies(t *testing.T) {
 			"registry.example/team/log-shipper:v2.0.1@sha256:85c5f7686b194a9cb190a0ae014109434066f9d6d4dec054136abf077181786a",
 		}, 3},
 		{"create-pod-by-digest", "Pod", opCreate, []string{"registry.example/team/web@" + webDigest}, 0},
+		{"create-pod-image-volume", "Pod", opCreate, []string{"registry.example/team/web@" + webDigest, modelsImage}, 0},
+		{"update-unchanged-deployment-image-volume", "Deployment", opUpdate, []string{
+			"registry.example/team/migrate:v1.4.2@sha256:4220411fff66211d0a786c5b3c2b2a2570986716dcd5f6aa08e1ee49757dfaa7",
+			"registry.example/team/web:v1.4.2@" + webDigest,
+			"registry.example/team/log-shipper:v2.0.1@sha256:85c5f7686b194a9cb190a0ae014109434066f9d6d4dec054136abf077181786a",
+			modelsImage,
+		}, 4},
 	}
 	for _, tc := range cases {
 		t.Run(tc.body, func(t *testing.T) {
@@ -124,6 +131,16 @@ type oraclePodSpec struct {
 	Containers          []oracleContainer `json:"containers"`
 	InitContainers      []oracleContainer `json:"initContainers"`
 	EphemeralContainers []oracleContainer `json:"ephemeralContainers"`
+	Volumes             []oracleVolume    `json:"volumes"`
+}
+
+// oracleVolume is a volume as the typed core/v1 Volume reads it: an image
+// source is a pointer, set by any object and cleared by null.
+type oracleVolume struct {
+	Name  string `json:"name"`
+	Image *struct {
+		Reference string `json:"reference"`
+	} `json:"image"`
 }
 
 type oracleContainer struct {
@@ -170,6 +187,9 @@ func sameAsOracle(t *testing.T, body []byte) {
 				!sameContainers(ps.got.EphemeralContainers, ps.want.EphemeralContainers) {
 				t.Fatalf("containers differ: %+v vs %+v", ps.got, ps.want)
 			}
+			if !sameImageVolumes(ps.got.ImageVolumes, ps.want.Volumes) {
+				t.Fatalf("image volumes differ: %+v vs %+v", ps.got.ImageVolumes, ps.want.Volumes)
+			}
 		}
 	}
 }
@@ -180,6 +200,26 @@ func sameContainers(a []container, b []oracleContainer) bool {
 	}
 	for i := range a {
 		if a[i].Name != b[i].Name || a[i].Image != b[i].Image {
+			return false
+		}
+	}
+	return true
+}
+
+// sameImageVolumes compares the decoded image volumes with the volumes of
+// the typed decode that have an image source.
+func sameImageVolumes(got []imageVolume, volumes []oracleVolume) bool {
+	var want []imageVolume
+	for _, v := range volumes {
+		if v.Image != nil {
+			want = append(want, imageVolume{Name: v.Name, Reference: v.Image.Reference})
+		}
+	}
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if got[i] != want[i] {
 			return false
 		}
 	}
@@ -197,11 +237,20 @@ var edgeBodies = []string{
 	`{"request":{"uid":"u","object":{"metadata":{"annotations":{"x":"{\"spec\":{\"containers\":[{\"image\":\"evil\"}]}}\\"}},"spec":{"containers":[{"image":"good","args":["]","}","\\\""]}]}}}}`,
 	` { "request" : { "uid" : "u" , "object" : { "spec" : { "containers" : [ { "image" : "spaced" } ] } } } } `,
 	`{"request":{"uid":"u","object":{"spec":{"x":[1,2.5e3,-3,true,false,null,{"a":[[]]}],"containers":[]}}}}`,
+	// Image volumes: among other volumes, in every pod spec location, with
+	// escapes, an empty or null reference, a null source, the source before
+	// the name, and keys that only look like it.
+	`{"request":{"uid":"u","kind":{"kind":"Pod"},"object":{"spec":{"volumes":[{"name":"tok","projected":{"sources":[{"configMap":{"name":"image"}}]}},{"name":"models","image":{"reference":"reg.example/models:v3","pullPolicy":"IfNotPresent"}},{"name":"tmp","emptyDir":{}}]}}}}`,
+	`{"request":{"uid":"u","object":{"spec":{"template":{"spec":{"volumes":[{"image":{"pullPolicy":"Always","reference":"reg.example/m\u006fdels:v3"},"name":"m\u00e9"},{"name":"empty","image":{}},{"name":"nullref","image":{"reference":null}}]}}}},"oldObject":{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"volumes":[{"name":"a","image":{"reference":"reg.example/a:1"}}]}}}}}}}}`,
+	`{"request":{"uid":"u","object":{"spec":{"volumes":[{"name":"cleared","image":{"reference":"reg.example/x:1"},"image":null},{"name":"set","image":null,"image":{"reference":"reg.example/y:1"}},{"name":"rbd","rbd":{"image":"ceph-image","monitors":["m"]}},{"name":"n","csi":{"driver":"d","volumeAttributes":{"image":"x","reference":"y"}}}]}}}}`,
+	`{"request":{"uid":"u","object":{"spec":{"volumes":[{"name":"gone","image":{"reference":"reg.example/x:1"}}],"volumes":null}}}}`,
+	`{"request":{"uid":"u","object":{"spec":{"containers":[{"name":"web","image":"reg.example/web:1","volumeMounts":[{"name":"models"}]}],"volumes":[{"name":"models","image":{"reference":"reg.example/models:v3"}}],"imageVolumes":[{"image":{"reference":"not-a-field"}}]}}}}`,
 }
 
 func TestDecodeAgreesWithTheAPIServerDecoder(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"update-unchanged-deployment", "update-changed-deployment", "create-pod-by-digest", "update-unchanged-deployment-slim"} {
+	for _, name := range []string{"update-unchanged-deployment", "update-changed-deployment", "create-pod-by-digest", "update-unchanged-deployment-slim",
+		"create-pod-image-volume", "update-unchanged-deployment-image-volume"} {
 		sameAsOracle(t, readTestdata(t, name))
 	}
 	for _, b := range edgeBodies {
@@ -227,6 +276,10 @@ func TestDecodeRefusesMalformedBodies(t *testing.T) {
 		"bad escape":         `{"request":{"uid":"u\x"}}`,
 		"too deep":           deep,
 		"controller string":  `{"request":{"uid":"u","object":{"metadata":{"ownerReferences":[{"controller":"true"}]}}}}`,
+		"volumes object":     `{"request":{"uid":"u","object":{"spec":{"volumes":{"name":"v"}}}}}`,
+		"image source text":  `{"request":{"uid":"u","object":{"spec":{"volumes":[{"name":"v","image":"reg.example/x:1"}]}}}}`,
+		"reference number":   `{"request":{"uid":"u","object":{"spec":{"volumes":[{"name":"v","image":{"reference":5}}]}}}}`,
+		"volume name number": `{"request":{"uid":"u","object":{"spec":{"volumes":[{"name":7,"image":{"reference":"x"}}]}}}}`,
 	}
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -240,10 +293,12 @@ func TestDecodeRefusesMalformedBodies(t *testing.T) {
 
 func TestDecodeEveryPrefixFailsCleanly(t *testing.T) {
 	t.Parallel()
-	body := readTestdata(t, "create-pod-by-digest")
-	for n := range len(body) - 1 {
-		if _, err := decodeReview(body[:n]); err == nil {
-			t.Fatalf("prefix of %d bytes decoded without error", n)
+	for _, name := range []string{"create-pod-by-digest", "create-pod-image-volume"} {
+		body := readTestdata(t, name)
+		for n := range len(body) - 1 {
+			if _, err := decodeReview(body[:n]); err == nil {
+				t.Fatalf("%s: prefix of %d bytes decoded without error", name, n)
+			}
 		}
 	}
 }
@@ -253,5 +308,6 @@ func FuzzDecodeReview(f *testing.F) {
 		f.Add([]byte(b))
 	}
 	f.Add(readTestdata(f, "create-pod-by-digest"))
+	f.Add(readTestdata(f, "create-pod-image-volume"))
 	f.Fuzz(func(t *testing.T, body []byte) { sameAsOracle(t, body) })
 }

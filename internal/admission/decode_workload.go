@@ -105,11 +105,13 @@ func inObject(s *scanner, key string, value func() error) error {
 	})
 }
 
-// decodePodSpecField reads key if it is one of the container lists and
-// skips it otherwise.
+// decodePodSpecField reads key if it is one of the fields that name
+// images (a container list or volumes) and skips it otherwise.
 func decodePodSpecField(s *scanner, key []byte, p *podSpec) error {
 	var dst *[]container
 	switch string(key) {
+	case fieldVolumes:
+		return decodeImageVolumes(s, &p.ImageVolumes)
 	case fieldContainers:
 		dst = &p.Containers
 	case fieldInitContainers:
@@ -135,6 +137,49 @@ func decodePodSpecField(s *scanner, key []byte, p *podSpec) error {
 			return err
 		})
 		*dst = append(*dst, c)
+		return err
+	})
+}
+
+// decodeImageVolumes reads the volumes of a pod spec and keeps those with
+// an image source. Most Pods have volumes (the service account token's
+// projected volume, ConfigMaps, emptyDirs) and no image volume: a volume is
+// only kept, and its name only copied, once its image source is seen, so
+// that the others cost no allocation.
+func decodeImageVolumes(s *scanner, dst *[]imageVolume) error {
+	*dst = (*dst)[:0]
+	return s.array(func() error {
+		var (
+			name     []byte // a slice of the body until the volume is kept
+			ref      string
+			hasImage bool
+		)
+		err := s.object(func(k []byte) error {
+			var err error
+			switch string(k) {
+			case "name":
+				name, err = s.valueBytes()
+			case "image":
+				// As the API server's decoder: null clears the source, an
+				// object sets it (an empty one with an empty reference).
+				if s.null() {
+					hasImage, ref = false, ""
+					return nil
+				}
+				hasImage = true
+				err = inObject(s, "reference", func() error {
+					var err error
+					ref, err = s.str()
+					return err
+				})
+			default:
+				err = s.skip()
+			}
+			return err
+		})
+		if hasImage {
+			*dst = append(*dst, imageVolume{Name: string(name), Reference: ref})
+		}
 		return err
 	})
 }

@@ -1,8 +1,10 @@
 // Package admission is imagegate's validating admission webhook, the
 // in-cluster backstop behind the gate: it admits a Pod or workload only if
-// every container image is exempt, unchanged from the old object, held by
-// the object's controller's template, recorded as verified by an
-// ImageVerification, or verified now. It never mutates.
+// every image its pod spec pulls (containers, init and ephemeral
+// containers, image volumes; review.go lists the fields) is exempt,
+// unchanged from the old object, held by the object's controller's
+// template, recorded as verified by an ImageVerification, or verified now.
+// It never mutates.
 //
 // It owns: decoding admission reviews (only the fields a decision needs,
 // in one pass: decode*.go over the scanner of jsonscan.go and jsonskip.go),

@@ -139,22 +139,26 @@ func (w *warningCollector) all() string {
 
 // Builders of the objects under admission.
 
-func containerSpec(image string) corev1.PodSpec {
-	return corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: image}}}
+func containerSpec(image string, mods ...testenv.PodSpecMod) corev1.PodSpec {
+	s := corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: image}}}
+	for _, m := range mods {
+		m(&s)
+	}
+	return s
 }
 
-func template(image string) corev1.PodTemplateSpec {
-	return corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}}, Spec: containerSpec(image)}
+func template(image string, mods ...testenv.PodSpecMod) corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}}, Spec: containerSpec(image, mods...)}
 }
 
-func deployment(ns, name, image string) *appsv1.Deployment {
+func deployment(ns, name, image string, mods ...testenv.PodSpecMod) *appsv1.Deployment {
 	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: appsv1.DeploymentSpec{
-		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}, Template: template(image)}}
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}, Template: template(image, mods...)}}
 }
 
-func replicaSet(ns, name, image string) *appsv1.ReplicaSet {
+func replicaSet(ns, name, image string, mods ...testenv.PodSpecMod) *appsv1.ReplicaSet {
 	return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: appsv1.ReplicaSetSpec{
-		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}, Template: template(image)}}
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}, Template: template(image, mods...)}}
 }
 
 func testPod(ns, name, image string, mods ...func(*corev1.Pod)) *corev1.Pod {
@@ -163,6 +167,15 @@ func testPod(ns, name, image string, mods ...func(*corev1.Pod)) *corev1.Pod {
 		m(p)
 	}
 	return p
+}
+
+// withSpec applies pod spec modifiers to a test Pod.
+func withSpec(mods ...testenv.PodSpecMod) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		for _, m := range mods {
+			m(&p.Spec)
+		}
+	}
 }
 
 // ownedBy makes the Pod a child of rs, as the ReplicaSet controller would.

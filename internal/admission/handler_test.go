@@ -41,6 +41,7 @@ type auditLine struct {
 	Level, UID, User, Operation, Kind, Namespace, Name, Decision, Path, Reason, Message string
 	LatencyMs                                                                           float64
 	Containers                                                                          map[string]auditImage
+	Volumes                                                                             map[string]auditImage
 }
 
 type auditImage struct {

@@ -28,6 +28,9 @@ const (
 	webNewDigest   = "sha256:8c6ebe64d5bcc5c8e7d2d670c3c2c24d80950477ec743f55a4f555dfcf09e4be"
 	otherDigest    = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 	teamPolicyGlob = "registry.example/team/**"
+	// modelsImage is the image volume "models" of the image-volume bodies.
+	modelsDigest = "sha256:8edcc26c0f6c7256a71a8ede6b954ad9ec8dabf88f127c5e9d34f13cadefe11a"
+	modelsImage  = "registry.example/team/models:v3@" + modelsDigest
 )
 
 var testNow = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)

@@ -16,7 +16,8 @@ const maxWarning = 256
 const maxDenial = 2 << 10
 
 // denial is the message for one image that was not admitted: the image,
-// the container, the policy, the reason code and what to do.
+// the container or image volume, the policy, the reason code and what to
+// do.
 func denial(ref imageRef, v verdict) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "image %q of %s %q", ref.Image, singular(ref.Field), ref.Container)
@@ -51,12 +52,15 @@ func truncate(s string, n int) string {
 	return s[:n-3] + "..."
 }
 
+// singular names what holds an image: `image "x" of image volume "models"`.
 func singular(field string) string {
 	switch field {
 	case fieldInitContainers:
 		return "init container"
 	case fieldEphemeralContainers:
 		return "ephemeral container"
+	case fieldVolumes:
+		return "image volume"
 	}
 	return "container"
 }

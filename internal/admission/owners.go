@@ -14,10 +14,11 @@ import (
 )
 
 // CacheOwners reads controllers from the manager's informer cache, which
-// CacheOptions slims to names, UIDs and template images: the webhook
-// watches every ReplicaSet, Job, StatefulSet, DaemonSet,
-// ReplicationController, Deployment and CronJob of the cluster, and
-// keeping whole objects would cost far more memory than it needs.
+// CacheOptions slims to names, UIDs and template images (containers' and
+// image volumes'): the webhook watches every ReplicaSet, Job, StatefulSet,
+// DaemonSet, ReplicationController, Deployment and CronJob of the
+// cluster, and keeping whole objects would cost far more memory than it
+// needs.
 type CacheOwners struct {
 	Reader client.Reader // the manager's cache
 }
@@ -90,21 +91,33 @@ func templateOf(obj any) *corev1.PodTemplateSpec {
 	return nil
 }
 
+// templateImages lists the images a child copies from a template: its
+// containers' and its image volumes' (review.go lists the fields that name
+// images). A template holds no ephemeral containers: the API server
+// refuses them outside Pods.
 func templateImages(p *corev1.PodSpec) []string {
-	out := make([]string, 0, len(p.InitContainers)+len(p.Containers))
+	out := make([]string, 0, len(p.InitContainers)+len(p.Containers)+len(p.Volumes))
 	for _, c := range p.InitContainers {
 		out = append(out, c.Image)
 	}
 	for _, c := range p.Containers {
 		out = append(out, c.Image)
 	}
+	for _, v := range p.Volumes {
+		if v.Image != nil {
+			out = append(out, v.Image.Reference)
+		}
+	}
 	return out
 }
 
 // slimOwner is the cache transform of the owner kinds: it keeps what the
-// child step reads (name, namespace, UID, resourceVersion, and the name
-// and image of each template container) and drops the rest before the
-// object is stored.
+// child step reads (name, namespace, UID, resourceVersion, the name and
+// image of each template container, and the name and reference of each
+// image volume) and drops the rest before the object is stored. What it
+// drops, templateImages cannot see: a field naming an image that is not
+// kept here would make children holding it verified instead of admitted
+// as children, so the two change together (TestSlimOwnerKeepsEveryTemplateImage).
 func slimOwner(obj any) (any, error) {
 	tmpl := templateOf(obj)
 	if tmpl == nil {
@@ -113,6 +126,7 @@ func slimOwner(obj any) (any, error) {
 	slim := corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 		InitContainers: slimContainers(tmpl.Spec.InitContainers),
 		Containers:     slimContainers(tmpl.Spec.Containers),
+		Volumes:        slimImageVolumes(tmpl.Spec.Volumes),
 	}}
 	m, ok := obj.(metav1.Object)
 	if !ok {
@@ -146,6 +160,19 @@ func slimContainers(cs []corev1.Container) []corev1.Container {
 	out := make([]corev1.Container, len(cs))
 	for i, c := range cs {
 		out[i] = corev1.Container{Name: c.Name, Image: c.Image}
+	}
+	return out
+}
+
+// slimImageVolumes keeps the volumes with an image source, by name and
+// reference.
+func slimImageVolumes(vs []corev1.Volume) []corev1.Volume {
+	var out []corev1.Volume
+	for _, v := range vs {
+		if v.Image != nil {
+			out = append(out, corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{
+				Image: &corev1.ImageVolumeSource{Reference: v.Image.Reference}}})
+		}
 	}
 	return out
 }

@@ -39,9 +39,9 @@ func (g groupKind) String() string {
 }
 
 // workload is what the webhook reads of an object: its identity, its
-// controller, and the containers of the pod specs it may carry. Every
-// place a pod spec can live is decoded, whatever the kind; kinds.go says
-// which one counts.
+// controller, and the images of the pod specs it may carry. Every place a
+// pod spec can live is decoded, whatever the kind; kinds.go says which one
+// counts.
 type workload struct {
 	Present      bool // false for a missing or null object
 	Name         string
@@ -62,32 +62,61 @@ type ownerRef struct {
 	Controller bool
 }
 
+// podSpec holds every field of a pod spec that names an image the kubelet
+// pulls. In k8s.io/api v0.37 (core/v1 types.go) those are:
+//
+//   - containers[].image, initContainers[].image and
+//     ephemeralContainers[].image: checked;
+//   - volumes[].image.reference (ImageVolumeSource, KEP-4639, GA and
+//     locked on since Kubernetes 1.36): checked;
+//
+// and no other. Fields that look alike but pull nothing from a registry:
+// volumes[].rbd.image names a Ceph RBD image in a pool;
+// imagePullSecrets, imagePullPolicy and volumes[].image.pullPolicy say how
+// to pull; status.containerStatuses[].image, .imageID and
+// .volumeMounts[].volumeStatus.image.imageRef report what the kubelet
+// ran, written by it, not by the Pod's author. Re-read types.go when the
+// Kubernetes modules move to a new minor version.
 type podSpec struct {
 	Containers          []container
 	InitContainers      []container
 	EphemeralContainers []container
+	// ImageVolumes are the volumes with an image source; other volumes are
+	// skipped without being kept.
+	ImageVolumes []imageVolume
 }
 
 type container struct {
 	Name, Image string
 }
 
-// Container lists of a pod spec, as named in audit lines and messages.
+// imageVolume is a volume whose source is an OCI image or artifact: the
+// kubelet pulls Reference as it pulls a container image (same
+// credentials, same resolution) and mounts it read-only.
+type imageVolume struct {
+	Name, Reference string
+}
+
+// Fields of a pod spec that name images, as named in audit lines and
+// messages.
 const (
 	fieldContainers          = "containers"
 	fieldInitContainers      = "initContainers"
 	fieldEphemeralContainers = "ephemeralContainers"
+	fieldVolumes             = "volumes" // volumes[].image.reference
 )
 
-// imageRef is one container image of an object.
+// imageRef is one image of an object.
 type imageRef struct {
-	Field     string // fieldContainers, fieldInitContainers or fieldEphemeralContainers
+	Field string // fieldContainers, fieldInitContainers, fieldEphemeralContainers or fieldVolumes
+	// Container is the name of the container, or of the volume when Field
+	// is fieldVolumes (names are unique within each of the two).
 	Container string
 	Image     string
 }
 
-// images lists the container images of a pod spec in a stable order:
-// init containers, containers, ephemeral containers.
+// images lists the images of a pod spec in a stable order: init
+// containers, containers, ephemeral containers, image volumes.
 func (p *podSpec) images(out []imageRef) []imageRef {
 	for _, c := range p.InitContainers {
 		out = append(out, imageRef{Field: fieldInitContainers, Container: c.Name, Image: c.Image})
@@ -97,6 +126,9 @@ func (p *podSpec) images(out []imageRef) []imageRef {
 	}
 	for _, c := range p.EphemeralContainers {
 		out = append(out, imageRef{Field: fieldEphemeralContainers, Container: c.Name, Image: c.Image})
+	}
+	for _, v := range p.ImageVolumes {
+		out = append(out, imageRef{Field: fieldVolumes, Container: v.Name, Image: v.Reference})
 	}
 	return out
 }

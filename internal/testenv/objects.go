@@ -7,6 +7,7 @@ import (
 	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
 	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
@@ -117,4 +118,22 @@ func ImageGate(namespace, name, repo, path string, mods ...ImageGateMod) *igv1.I
 		m(g)
 	}
 	return g
+}
+
+// PodSpecMod changes a pod spec, of a Pod or of a workload's template.
+type PodSpecMod func(*corev1.PodSpec)
+
+// WithImageVolume adds a volume whose source is the OCI image ref (an
+// image volume, KEP-4639: the kubelet pulls it as it pulls container
+// images) and mounts it read-only at /mnt/NAME in every container the spec
+// has so far.
+func WithImageVolume(name, ref string) PodSpecMod {
+	return func(s *corev1.PodSpec) {
+		s.Volumes = append(s.Volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{
+			Image: &corev1.ImageVolumeSource{Reference: ref, PullPolicy: corev1.PullIfNotPresent}}})
+		for i := range s.Containers {
+			s.Containers[i].VolumeMounts = append(s.Containers[i].VolumeMounts,
+				corev1.VolumeMount{Name: name, MountPath: "/mnt/" + name, ReadOnly: true})
+		}
+	}
 }
