@@ -91,15 +91,17 @@ func startController(ctx context.Context, f controllerFlags) error {
 	if err != nil {
 		return err
 	}
-	return runControllerManager(ctx, cfg, f)
+	return runControllerManager(ctx, cfg, f, metrics.Registry)
 }
 
 // runControllerManager runs the controller's manager against cfg until
 // ctx ends. Secrets are read by name and never cached
 // (secrets.LimitManager): the controller's role grants get on Secrets,
 // not list or watch, unless --watch-configs-label-selector selects
-// Secrets to watch.
-func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFlags) error {
+// Secrets to watch. imagegate's own metrics are registered with
+// registerer (the one the manager serves, controller-runtime's
+// metrics.Registry, in the binary).
+func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFlags, registerer prometheus.Registerer) error {
 	opts := ctrl.Options{
 		Scheme:                  scheme.New(),
 		Metrics:                 metricsserver.Options{BindAddress: f.common.metricsAddr},
@@ -118,7 +120,7 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 		return err
 	}
 	reg, checker := f.common.checker(kc)
-	if err := registerAll(metrics.Registry, checker.Collectors(reg.Requests)); err != nil {
+	if err := registerAll(registerer, checker.Collectors(reg.Requests)); err != nil {
 		return err
 	}
 	rec := &gate.Reconciler{
@@ -128,7 +130,7 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 		Checker:              checker,
 		Records:              records.NewStore(mgr.GetClient(), mgr.GetClient(), checker.TTL, nil),
 		Events:               mgr.GetEventRecorder("imagegate-controller"),
-		Metrics:              gate.NewMetrics(metrics.Registry),
+		Metrics:              gate.NewMetrics(registerer),
 	}
 	if err := rec.SetupWithManager(mgr, f.concurrency); err != nil {
 		return fmt.Errorf("setting up the ImageGate controller: %w", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,7 +47,9 @@ func TestControllerReadsSecretsByNameUnderItsRole(t *testing.T) {
 	}
 	mctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runControllerManager(mctx, cfg, f) }()
+	// A registry of its own: other tests of this package run the webhook,
+	// which registers collectors of the same names in metrics.Registry.
+	go func() { done <- runControllerManager(mctx, cfg, f, prometheus.NewRegistry()) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
