@@ -54,6 +54,15 @@ func (s *Store) LookupVerified(ctx context.Context, digest, policyHash string) (
 // Record writes the decision's record. Unavailable outcomes and decisions
 // without a digest or policy are not recorded: there is nothing to share.
 // An existing record is overwritten with the newer verdict.
+//
+// Only admitted outcomes (Verified, Exception) create a record. Anyone who
+// may create a Pod can have imagegate deny digests nobody pushed, as many
+// as they like; were each denial an object, the cluster and both roles'
+// informer caches would grow with them. A denial is kept in memory instead
+// (the checker's capped cache) and shown where it happened (the admission
+// answer, the ImageGate's status). A denial still overwrites a record that
+// already exists under its name, read from the reader (no API call), so
+// that an approval that no longer holds is withdrawn: that creates nothing.
 func (s *Store) Record(ctx context.Context, d cache.Decision) (*igv1.ImageVerification, error) {
 	result, ok := recordResult(d.Outcome.Result)
 	if !ok || d.Digest == "" || d.Policy == nil {
@@ -67,21 +76,17 @@ func (s *Store) Record(ctx context.Context, d cache.Decision) (*igv1.ImageVerifi
 		},
 	}
 	status, want := s.status(d, result), iv.Spec
-	if err := s.writer.Create(ctx, iv); err != nil {
-		if !apierrors.IsAlreadyExists(err) {
-			return nil, fmt.Errorf("creating ImageVerification %s for %s: %w", iv.Name, d.Image, err)
-		}
-		if err := s.writer.Get(ctx, client.ObjectKeyFromObject(iv), iv); err != nil {
-			return nil, fmt.Errorf("reading ImageVerification %s: %w", iv.Name, err)
-		}
-		// A record whose spec does not say what its name stands for never
-		// approves (LookupVerified checks both), so a new verdict in its
-		// status alone would be lost: rewrite the spec too.
-		if iv.Spec.Digest != want.Digest || iv.Spec.PolicyHash != want.PolicyHash || iv.Spec.Policy != want.Policy {
-			iv.Spec = want
-			if err := s.writer.Update(ctx, iv); err != nil {
-				return nil, fmt.Errorf("rewriting ImageVerification %s, whose spec did not match its name: %w", iv.Name, err)
-			}
+	found, err := s.createOrGet(ctx, iv, result != igv1.ResultDenied)
+	if err != nil || !found {
+		return nil, err
+	}
+	// A record whose spec does not say what its name stands for never
+	// approves (LookupVerified checks both), so a new verdict in its
+	// status alone would be lost: rewrite the spec too.
+	if iv.Spec.Digest != want.Digest || iv.Spec.PolicyHash != want.PolicyHash || iv.Spec.Policy != want.Policy {
+		iv.Spec = want
+		if err := s.writer.Update(ctx, iv); err != nil {
+			return nil, fmt.Errorf("rewriting ImageVerification %s, whose spec did not match its name: %w", iv.Name, err)
 		}
 	}
 	iv.Status = status
@@ -89,6 +94,35 @@ func (s *Store) Record(ctx context.Context, d cache.Decision) (*igv1.ImageVerifi
 		return nil, fmt.Errorf("writing ImageVerification %s status: %w", iv.Name, err)
 	}
 	return iv, nil
+}
+
+// createOrGet creates iv, or reads the record of its name into iv when
+// one exists. Without create it only reads, first from the reader (an
+// informer cache: a denial of a digest nobody pushed costs no API call),
+// and reports whether a record was found.
+func (s *Store) createOrGet(ctx context.Context, iv *igv1.ImageVerification, create bool) (bool, error) {
+	key := client.ObjectKeyFromObject(iv)
+	if create {
+		err := s.writer.Create(ctx, iv)
+		if err == nil {
+			return true, nil
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return false, fmt.Errorf("creating ImageVerification %s for %s: %w", iv.Name, iv.Spec.Image, err)
+		}
+	} else if err := s.reader.Get(ctx, key, &igv1.ImageVerification{}); apierrors.IsNotFound(err) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("reading ImageVerification %s: %w", iv.Name, err)
+	}
+	err := s.writer.Get(ctx, key, iv)
+	if !create && apierrors.IsNotFound(err) {
+		return false, nil // collected since the reader saw it
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading ImageVerification %s: %w", iv.Name, err)
+	}
+	return true, nil
 }
 
 func (s *Store) status(d cache.Decision, result igv1.VerificationResult) igv1.ImageVerificationStatus {
