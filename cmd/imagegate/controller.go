@@ -16,6 +16,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/imagegate/imagegate/internal/gate"
+	"github.com/imagegate/imagegate/internal/recordgc"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/scheme"
 	"github.com/imagegate/imagegate/internal/secrets"
@@ -29,6 +30,7 @@ type controllerFlags struct {
 	concurrency   int
 	noCrossNSRefs bool
 	kubeconfig    string
+	recordGC      recordgc.Options
 }
 
 func runController(ctx context.Context, args []string, _, stderr io.Writer) int {
@@ -41,6 +43,8 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) int 
 	fs.IntVar(&f.concurrency, "concurrent", 4, "ImageGates reconciled in parallel")
 	fs.BoolVar(&f.noCrossNSRefs, "no-cross-namespace-refs", false, "refuse ImageGates whose sourceRef names a GitRepository in another namespace (as Flux's flag of that name)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster or $KUBECONFIG)")
+	fs.DurationVar(&f.recordGC.Interval, "record-gc-interval", recordgc.DefaultInterval, "how often the leader deletes ImageVerifications that approve nothing any more")
+	fs.DurationVar(&f.recordGC.Grace, "record-gc-grace", recordgc.DefaultGrace, "how long after an ImageVerification stopped approving it is deleted")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -96,6 +100,14 @@ func startController(ctx context.Context, f controllerFlags) error {
 		if err := tr.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the trust policy status controller: %w", err)
 		}
+	}
+	f.recordGC.Registerer = metrics.Registry
+	gc, err := recordgc.New(mgr.GetClient(), mgr.GetClient(), f.recordGC)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(gc); err != nil {
+		return fmt.Errorf("adding the ImageVerification collector: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
