@@ -7,11 +7,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/cache"
+	"github.com/imagegate/imagegate/internal/testenv"
 )
 
 // requestsPerUnknownDigest is what verifying a digest nobody pushed costs
@@ -130,4 +132,31 @@ func (f *fixture) records(t *testing.T) int {
 		}
 	}
 	return n
+}
+
+// An exception admits any digest its glob covers, so a Pod creator can
+// name made-up digests under it as freely as unsigned ones. The webhook
+// evaluates the exception from the policy at each admission and records
+// nothing: admitting them costs no object and no registry request.
+func TestExceptedDigestsLeaveNoRecords(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.namespacedPolicy(t, testenv.WithException(f.reg.Repo("legacy"), "vendor build", time.Now().Add(24*time.Hour)))
+	const pods = 20
+	for i := range pods {
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s/legacy/%d", f.ns, i))
+		image := fmt.Sprintf("%s@sha256:%x", f.reg.Repo("legacy"), sum)
+		if err := f.cl.c.Create(t.Context(), testPod(f.ns, fmt.Sprintf("legacy-%d", i), image)); err != nil {
+			t.Fatalf("excepted digest denied: %v", err)
+		}
+	}
+	if a := f.auditOf(t, opCreate, "Pod"); len(a) != pods || a[0].Containers["web"].Path != string(PathException) {
+		t.Fatalf("%d audit lines, first %+v; want %d on the exception path", len(a), a, pods)
+	}
+	if n := f.records(t); n != 0 {
+		t.Errorf("%d ImageVerifications for %d excepted digests, want 0", n, pods)
+	}
+	if reqs := f.reg.Requests(); len(reqs) != 0 {
+		t.Errorf("%d registry requests, want 0:\n%s", len(reqs), strings.Join(reqs, "\n"))
+	}
 }
