@@ -19,15 +19,21 @@ func (c *Checker) Collectors(registryRequests func() int64) []prometheus.Collect
 		counter("imagegate_registry_requests_total", "HTTP requests sent to registries.", registryRequests),
 		counter("imagegate_verification_cache_hits_total", "Verification results served by the in-process cache.", c.Cache().Hits),
 		counter("imagegate_verifications_total", "Verifications run (coalesced callers share one).", c.Cache().Calls),
-		entries(c.Cache(), ClassVerified),
-		entries(c.Cache(), ClassDenied),
+		cacheEntries{cache: c.Cache(), desc: prometheus.NewDesc("imagegate_verification_cache_entries",
+			"Entries the in-process verification cache holds, by class; each class has a fixed cap.", []string{"class"}, nil)},
 	}
 }
 
-func entries(c *Cache[verify.Outcome], class Class) prometheus.Collector {
-	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name:        "imagegate_verification_cache_entries",
-		Help:        "Entries the in-process verification cache holds, by class; each class has a fixed cap.",
-		ConstLabels: prometheus.Labels{"class": string(class)},
-	}, func() float64 { return float64(c.Len(class)) })
+// cacheEntries reads the entries of each class at scrape time.
+type cacheEntries struct {
+	cache *Cache[verify.Outcome]
+	desc  *prometheus.Desc
+}
+
+func (e cacheEntries) Describe(ch chan<- *prometheus.Desc) { ch <- e.desc }
+
+func (e cacheEntries) Collect(ch chan<- prometheus.Metric) {
+	for _, class := range []Class{ClassVerified, ClassDenied} {
+		ch <- prometheus.MustNewConstMetric(e.desc, prometheus.GaugeValue, float64(e.cache.Len(class)), string(class))
+	}
 }
