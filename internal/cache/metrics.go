@@ -30,8 +30,10 @@ type cacheEntries struct {
 	desc  *prometheus.Desc
 }
 
+// Describe implements prometheus.Collector.
 func (e cacheEntries) Describe(ch chan<- *prometheus.Desc) { ch <- e.desc }
 
+// Collect implements prometheus.Collector.
 func (e cacheEntries) Collect(ch chan<- prometheus.Metric) {
 	for _, class := range []Class{ClassVerified, ClassDenied} {
 		ch <- prometheus.MustNewConstMetric(e.desc, prometheus.GaugeValue, float64(e.cache.Len(class)), string(class))

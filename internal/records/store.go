@@ -76,8 +76,11 @@ func (s *Store) Record(ctx context.Context, d cache.Decision) (*igv1.ImageVerifi
 		},
 	}
 	status, want := s.status(d, result), iv.Spec
-	found, err := s.createOrGet(ctx, iv, result != igv1.ResultDenied)
-	if err != nil || !found {
+	if result == igv1.ResultDenied {
+		if found, err := s.getExisting(ctx, iv); err != nil || !found {
+			return nil, err
+		}
+	} else if err := s.createOrGet(ctx, iv); err != nil {
 		return nil, err
 	}
 	// A record whose spec does not say what its name stands for never
@@ -97,27 +100,34 @@ func (s *Store) Record(ctx context.Context, d cache.Decision) (*igv1.ImageVerifi
 }
 
 // createOrGet creates iv, or reads the record of its name into iv when
-// one exists. Without create it only reads, first from the reader (an
-// informer cache: a denial of a digest nobody pushed costs no API call),
-// and reports whether a record was found.
-func (s *Store) createOrGet(ctx context.Context, iv *igv1.ImageVerification, create bool) (bool, error) {
-	key := client.ObjectKeyFromObject(iv)
-	if create {
-		err := s.writer.Create(ctx, iv)
-		if err == nil {
-			return true, nil
-		}
-		if !apierrors.IsAlreadyExists(err) {
-			return false, fmt.Errorf("creating ImageVerification %s for %s: %w", iv.Name, iv.Spec.Image, err)
-		}
-	} else if err := s.reader.Get(ctx, key, &igv1.ImageVerification{}); apierrors.IsNotFound(err) {
-		return false, nil
-	} else if err != nil {
-		return false, fmt.Errorf("reading ImageVerification %s: %w", iv.Name, err)
+// one exists.
+func (s *Store) createOrGet(ctx context.Context, iv *igv1.ImageVerification) error {
+	err := s.writer.Create(ctx, iv)
+	if err == nil {
+		return nil
 	}
-	err := s.writer.Get(ctx, key, iv)
-	if !create && apierrors.IsNotFound(err) {
-		return false, nil // collected since the reader saw it
+	if !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating ImageVerification %s for %s: %w", iv.Name, iv.Spec.Image, err)
+	}
+	if err := s.writer.Get(ctx, client.ObjectKeyFromObject(iv), iv); err != nil {
+		return fmt.Errorf("reading ImageVerification %s: %w", iv.Name, err)
+	}
+	return nil
+}
+
+// getExisting reads the record of iv's name into iv, if there is one. It
+// asks the reader first (an informer cache: a denial of a digest nobody
+// pushed costs no API request), then the writer for the current version.
+// The reader's answer goes into an object of its own: the webhook's cache
+// hands out shared objects, which the writer's decode must not touch.
+func (s *Store) getExisting(ctx context.Context, iv *igv1.ImageVerification) (bool, error) {
+	key := client.ObjectKeyFromObject(iv)
+	err := s.reader.Get(ctx, key, &igv1.ImageVerification{})
+	if err == nil {
+		err = s.writer.Get(ctx, key, iv)
+	}
+	if apierrors.IsNotFound(err) {
+		return false, nil // none, or collected since the reader saw it
 	}
 	if err != nil {
 		return false, fmt.Errorf("reading ImageVerification %s: %w", iv.Name, err)
