@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
@@ -179,5 +180,39 @@ func TestARecordRefreshedSinceListedIsNotCollected(t *testing.T) {
 	// Judged on what it is now, it stays too.
 	if n, err := c.Collect(ctx); n != 0 || err != nil {
 		t.Fatalf("a fresh pass deleted %d (err %v), want 0", n, err)
+	}
+}
+
+// The manager starts the collector on the leader only; it collects at once
+// and then every interval, and returns when the manager stops it.
+func TestStartCollectsAtOnceAndStopsWithItsContext(t *testing.T) {
+	now := time.Now()
+	policyWithHash(t, "started", hashNow)
+	iv := writeRecord(t, 200, recordSpec{name: "started", result: igv1.ResultVerified, verified: now.Add(-24 * time.Hour),
+		expires: now.Add(-12 * time.Hour), policy: "started", hash: hashNow})
+	c, err := New(cp.Client, cp.Client, Options{Interval: time.Hour, Now: func() time.Time { return now }, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.NeedLeaderElection() {
+		t.Fatal("the collector would run on every replica")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Start(ctx) }()
+	// The deadline only bounds a broken test.
+	err = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		err := cp.Client.Get(ctx, client.ObjectKeyFromObject(iv), &igv1.ImageVerification{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+	cancel()
+	if err != nil {
+		t.Fatalf("the first pass did not collect the expired record: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Start returned %v when its context ended, want nil", err)
+	}
+	if got := testutil.ToFloat64(c.collected.WithLabelValues(ReasonExpired)); got != 1 {
+		t.Fatalf("counted %v, want 1", got)
 	}
 }
