@@ -23,6 +23,7 @@ import (
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/certs"
 	"github.com/imagegate/imagegate/internal/gate"
+	"github.com/imagegate/imagegate/internal/recordgc"
 	"github.com/imagegate/imagegate/internal/registry"
 	"github.com/imagegate/imagegate/internal/verify"
 )
@@ -121,6 +122,9 @@ func imagegateMetrics(t *testing.T) map[string][]string {
 	reg := registry.New(registry.Options{})
 	r.MustRegister(cache.NewChecker(reg, verify.New(reg), cache.CheckerOptions{}).Collectors(reg.Requests)...)
 	_ = r.Register(certs.ExpiryCollector(t.TempDir()))
+	if _, err := recordgc.New(nil, nil, recordgc.Options{Registerer: r}); err != nil {
+		t.Fatal(err)
+	}
 	if len(r) < 8 {
 		t.Fatalf("recorded %d imagegate metrics: %v", len(r), r)
 	}

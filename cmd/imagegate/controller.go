@@ -19,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/imagegate/imagegate/internal/gate"
+	"github.com/imagegate/imagegate/internal/recordgc"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/scheme"
 	"github.com/imagegate/imagegate/internal/secrets"
@@ -34,6 +35,7 @@ type controllerFlags struct {
 	kubeconfig    string
 	policyResync  time.Duration
 	watchSecrets  labels.Selector // nil: watch no Secret
+	recordGC      recordgc.Options
 }
 
 func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, error) {
@@ -49,6 +51,8 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster or $KUBECONFIG)")
 	fs.DurationVar(&f.policyResync, "policy-resync", trust.DefaultResync, "compile each trust policy again this often, re-reading the Secrets it names (picks up keys rotated in Secrets)")
 	fs.StringVar(&watch, "watch-configs-label-selector", "", "also watch the Secrets this label selector matches and recompile the trust policies that read one when it changes, e.g. "+secrets.WatchLabel+" (Flux's convention); needs list and watch on Secrets (default: watch none)")
+	fs.DurationVar(&f.recordGC.Interval, "record-gc-interval", recordgc.DefaultInterval, "how often the leader deletes ImageVerifications that approve nothing any more")
+	fs.DurationVar(&f.recordGC.Grace, "record-gc-grace", recordgc.DefaultGrace, "how long after an ImageVerification stopped approving it is deleted")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -143,6 +147,14 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 		if err := tr.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the trust policy status controller: %w", err)
 		}
+	}
+	f.recordGC.Registerer = registerer
+	gc, err := recordgc.New(mgr.GetClient(), mgr.GetClient(), f.recordGC)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(gc); err != nil {
+		return fmt.Errorf("adding the ImageVerification collector: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err

@@ -65,10 +65,17 @@ func noPolicy(err error) verdict {
 
 // record writes the decision when this replica ran the verification:
 // coalesced and cached results were recorded by the caller that ran them,
-// and transient outcomes teach nothing. A failed write does not change the
-// decision; the next request verifies again from the cache.
+// and transient outcomes teach nothing. Exceptions are not recorded here:
+// the webhook evaluates them from the policy at each admission and the
+// audit line says so, while a record per digest would let anyone who may
+// create Pods under an exception's glob add one object per made-up digest.
+// (The store creates no record for a denial either.) A failed write does
+// not change the decision; the next request verifies again from the cache.
 func (d *deps) record(ctx context.Context, r *request, dec cache.Decision) {
-	if d.recorder == nil || r.DryRun || dec.Source != cache.SourceCall || dec.Outcome.Result == verify.ResultUnavailable {
+	if d.recorder == nil || r.DryRun || dec.Source != cache.SourceCall {
+		return
+	}
+	if res := dec.Outcome.Result; res == verify.ResultUnavailable || res == verify.ResultException {
 		return
 	}
 	if _, err := d.recorder.Record(ctx, dec); err != nil {

@@ -161,7 +161,7 @@ func TestStepVerify(t *testing.T) {
 		{"dry run records nothing", req(kindPod, opCreate, dry), web, verify.ResultVerified, verify.ReasonVerified, cache.SourceCall, PathVerified, true, false, 1, 0, ""},
 		{"denied", req(kindPod, opCreate), web, verify.ResultDenied, verify.ReasonNoSignature, cache.SourceCall, PathDenied, false, false, 1, 1, "scripted NoSignature"},
 		{"unavailable is not recorded", req(kindPod, opCreate), web, verify.ResultUnavailable, verify.ReasonUnavailable, cache.SourceCall, PathDenied, false, false, 1, 0, "scripted Unavailable"},
-		{"exception", req(kindPod, opCreate), web, verify.ResultException, verify.ReasonException, cache.SourceCall, PathException, true, false, 1, 1, ""},
+		{"exception: evaluated at each admission, not recorded", req(kindPod, opCreate), web, verify.ResultException, verify.ReasonException, cache.SourceCall, PathException, true, false, 1, 0, ""},
 		{"no policy", req(kindPod, opCreate), "elsewhere.example/web:v1", verify.ResultVerified, "", "", PathDenied, false, false, 0, 0, "no trust policy covers"},
 		{"invalid reference", req(kindPod, opCreate), "Not An Image", verify.ResultVerified, "", "", PathDenied, false, false, 0, 0, "cannot be parsed"},
 		// The cluster policy team is a floor: a tenant's policy judges in

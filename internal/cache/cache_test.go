@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,11 +155,75 @@ func TestMaxEntriesBoundsMemory(t *testing.T) {
 		k := Key{Digest: string(rune('a' + i)), PolicyHash: "p"}
 		_, _, _ = c.Get(context.Background(), k, func(context.Context) result { return result{ok: true} })
 	}
-	c.mu.Lock()
-	n := len(c.entries)
-	c.mu.Unlock()
-	if n > 10 {
-		t.Fatalf("%d entries, want at most 10", n)
+	if n := c.Len(""); n != 10 {
+		t.Fatalf("%d entries after 100 stores, want the cap, 10", n)
+	}
+}
+
+func byResult(r result) Class {
+	if r.ok {
+		return ClassVerified
+	}
+	return ClassDenied
+}
+
+func digestKey(i int) Key { return Key{Digest: fmt.Sprintf("sha256:%064x", i), PolicyHash: "p"} }
+
+// Anyone who may create a Pod can have the webhook deny digests nobody
+// pushed, as many as they like. Denials have a cap of their own: a full
+// class drops its oldest entry, and verified entries stay, so nothing has
+// to be verified again.
+func TestAFloodOfDenialsNeverEvictsVerifiedEntries(t *testing.T) {
+	t.Parallel()
+	const verifiedCap, deniedCap, flood = 10, 5, 100
+	c := New(Options[result]{TTL: ttl, Now: (&clock{}).Now, ClassOf: byResult,
+		Caps: map[Class]int{ClassVerified: verifiedCap, ClassDenied: deniedCap}})
+	get := func(k Key, r result) {
+		if _, _, err := c.Get(context.Background(), k, func(context.Context) result { return r }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range verifiedCap {
+		get(digestKey(i), result{ok: true})
+	}
+	for i := range flood {
+		get(digestKey(1000+i), result{})
+	}
+	if v, d := c.Len(ClassVerified), c.Len(ClassDenied); v != verifiedCap || d != deniedCap {
+		t.Fatalf("after %d denials: %d verified, %d denied entries; want %d and %d", flood, v, d, verifiedCap, deniedCap)
+	}
+	calls := c.Calls()
+	for i := range verifiedCap {
+		get(digestKey(i), result{})
+	}
+	// The newest denials are held; the oldest made room for them.
+	for i := flood - deniedCap; i < flood; i++ {
+		get(digestKey(1000+i), result{ok: true})
+	}
+	if got := c.Calls() - calls; got != 0 {
+		t.Fatalf("%d calls for the %d verified and the %d newest denied keys, want 0: all cached", got, verifiedCap, deniedCap)
+	}
+	get(digestKey(1000+flood-deniedCap-1), result{})
+	if got := c.Calls() - calls; got != 1 {
+		t.Fatalf("the newest evicted denial was served from the cache (%d calls, want 1)", got)
+	}
+}
+
+// A key whose verdict changes moves to the new verdict's class: it is
+// counted once, under the cap of the class it is in now.
+func TestANewVerdictMovesTheKeyToItsClass(t *testing.T) {
+	t.Parallel()
+	clk := &clock{}
+	c := New(Options[result]{TTL: ttl, Now: clk.Now, ClassOf: byResult})
+	_, _, _ = c.Get(context.Background(), key, func(context.Context) result { return result{ok: true} })
+	clk.Advance(time.Hour) // expired
+	_, _, _ = c.Get(context.Background(), key, func(context.Context) result { return result{} })
+	if v, d := c.Len(ClassVerified), c.Len(ClassDenied); v != 0 || d != 1 {
+		t.Fatalf("%d verified, %d denied entries, want 0 and 1", v, d)
+	}
+	c.Forget(key)
+	if d := c.Len(ClassDenied); d != 0 {
+		t.Fatalf("%d denied entries after Forget, want 0", d)
 	}
 }
 

@@ -99,7 +99,7 @@ func NewChecker(r Resolver, v DigestVerifier, opts CheckerOptions) *Checker {
 		opts.Now = time.Now
 	}
 	c := &Checker{resolver: r, verifier: v, now: opts.Now, opts: opts}
-	c.cache = New(Options[verify.Outcome]{TTL: c.ttl, Now: opts.Now})
+	c.cache = New(Options[verify.Outcome]{TTL: c.ttl, Now: opts.Now, ClassOf: outcomeClass, Caps: outcomeCaps()})
 	return c
 }
 

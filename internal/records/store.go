@@ -54,6 +54,15 @@ func (s *Store) LookupVerified(ctx context.Context, digest, policyHash string) (
 // Record writes the decision's record. Unavailable outcomes and decisions
 // without a digest or policy are not recorded: there is nothing to share.
 // An existing record is overwritten with the newer verdict.
+//
+// Only admitted outcomes (Verified, Exception) create a record. Anyone who
+// may create a Pod can have imagegate deny digests nobody pushed, as many
+// as they like; were each denial an object, the cluster and both roles'
+// informer caches would grow with them. A denial is kept in memory instead
+// (the checker's capped cache) and shown where it happened (the admission
+// answer, the ImageGate's status). A denial still overwrites a record that
+// already exists under its name, read from the reader (no API call), so
+// that an approval that no longer holds is withdrawn: that creates nothing.
 func (s *Store) Record(ctx context.Context, d cache.Decision) (*igv1.ImageVerification, error) {
 	result, ok := recordResult(d.Outcome.Result)
 	if !ok || d.Digest == "" || d.Policy == nil {
@@ -67,21 +76,20 @@ func (s *Store) Record(ctx context.Context, d cache.Decision) (*igv1.ImageVerifi
 		},
 	}
 	status, want := s.status(d, result), iv.Spec
-	if err := s.writer.Create(ctx, iv); err != nil {
-		if !apierrors.IsAlreadyExists(err) {
-			return nil, fmt.Errorf("creating ImageVerification %s for %s: %w", iv.Name, d.Image, err)
+	if result == igv1.ResultDenied {
+		if found, err := s.getExisting(ctx, iv); err != nil || !found {
+			return nil, err
 		}
-		if err := s.writer.Get(ctx, client.ObjectKeyFromObject(iv), iv); err != nil {
-			return nil, fmt.Errorf("reading ImageVerification %s: %w", iv.Name, err)
-		}
-		// A record whose spec does not say what its name stands for never
-		// approves (LookupVerified checks both), so a new verdict in its
-		// status alone would be lost: rewrite the spec too.
-		if iv.Spec.Digest != want.Digest || iv.Spec.PolicyHash != want.PolicyHash || iv.Spec.Policy != want.Policy {
-			iv.Spec = want
-			if err := s.writer.Update(ctx, iv); err != nil {
-				return nil, fmt.Errorf("rewriting ImageVerification %s, whose spec did not match its name: %w", iv.Name, err)
-			}
+	} else if err := s.createOrGet(ctx, iv); err != nil {
+		return nil, err
+	}
+	// A record whose spec does not say what its name stands for never
+	// approves (LookupVerified checks both), so a new verdict in its
+	// status alone would be lost: rewrite the spec too.
+	if iv.Spec.Digest != want.Digest || iv.Spec.PolicyHash != want.PolicyHash || iv.Spec.Policy != want.Policy {
+		iv.Spec = want
+		if err := s.writer.Update(ctx, iv); err != nil {
+			return nil, fmt.Errorf("rewriting ImageVerification %s, whose spec did not match its name: %w", iv.Name, err)
 		}
 	}
 	iv.Status = status
@@ -89,6 +97,42 @@ func (s *Store) Record(ctx context.Context, d cache.Decision) (*igv1.ImageVerifi
 		return nil, fmt.Errorf("writing ImageVerification %s status: %w", iv.Name, err)
 	}
 	return iv, nil
+}
+
+// createOrGet creates iv, or reads the record of its name into iv when
+// one exists.
+func (s *Store) createOrGet(ctx context.Context, iv *igv1.ImageVerification) error {
+	err := s.writer.Create(ctx, iv)
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating ImageVerification %s for %s: %w", iv.Name, iv.Spec.Image, err)
+	}
+	if err := s.writer.Get(ctx, client.ObjectKeyFromObject(iv), iv); err != nil {
+		return fmt.Errorf("reading ImageVerification %s: %w", iv.Name, err)
+	}
+	return nil
+}
+
+// getExisting reads the record of iv's name into iv, if there is one. It
+// asks the reader first (an informer cache: a denial of a digest nobody
+// pushed costs no API request), then the writer for the current version.
+// The reader's answer goes into an object of its own: the webhook's cache
+// hands out shared objects, which the writer's decode must not touch.
+func (s *Store) getExisting(ctx context.Context, iv *igv1.ImageVerification) (bool, error) {
+	key := client.ObjectKeyFromObject(iv)
+	err := s.reader.Get(ctx, key, &igv1.ImageVerification{})
+	if err == nil {
+		err = s.writer.Get(ctx, key, iv)
+	}
+	if apierrors.IsNotFound(err) {
+		return false, nil // none, or collected since the reader saw it
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading ImageVerification %s: %w", iv.Name, err)
+	}
+	return true, nil
 }
 
 func (s *Store) status(d cache.Decision, result igv1.VerificationResult) igv1.ImageVerificationStatus {

@@ -5,6 +5,11 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
+
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/testenv"
@@ -52,7 +57,7 @@ func TestOnlyUnexpiredVerifiedRecordsOfTheSameHashApprove(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.Record(ctx, decision(digestB, hash1, verify.ResultUnavailable)); err != nil {
-		t.Fatal(err) // not recorded, and must not overwrite the denial
+		t.Fatal(err) // not recorded
 	}
 
 	cases := []struct {
@@ -83,4 +88,58 @@ func TestOnlyUnexpiredVerifiedRecordsOfTheSameHashApprove(t *testing.T) {
 	if _, ok, _ := s.LookupVerified(ctx, digestA, hash1); ok {
 		t.Fatal("a record overwritten with a denial still approves")
 	}
+}
+
+// Anyone who may create a Pod can have imagegate deny digests nobody
+// pushed: a denial must not create an object, or the cluster grows with
+// every one. Admitted outcomes are recorded; a denial only overwrites a
+// record that exists, which withdraws its approval and adds nothing.
+func TestOnlyAdmittedOutcomesCreateRecords(t *testing.T) {
+	ctx := context.Background()
+	const (
+		digestD = "sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+		digestE = "sha256:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+		digestF = "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+	)
+	s := NewStore(cp.Client, cp.Client, func(verify.Outcome) time.Duration { return time.Hour }, nil)
+	before := countRecords(t)
+	for _, tc := range []struct {
+		digest string
+		result verify.Result
+		want   igv1.VerificationResult // "": no object
+	}{
+		{digestD, verify.ResultDenied, ""},
+		{digestD, verify.ResultUnavailable, ""},
+		{digestE, verify.ResultVerified, igv1.ResultVerified},
+		{digestF, verify.ResultException, igv1.ResultException},
+		{digestE, verify.ResultDenied, igv1.ResultDenied},
+	} {
+		iv, err := s.Record(ctx, decision(tc.digest, hash2, tc.result))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got igv1.ImageVerification
+		err = cp.Client.Get(ctx, client.ObjectKey{Name: igv1.ImageVerificationName(tc.digest, hash2)}, &got)
+		switch {
+		case tc.want == "" && (iv != nil || !apierrors.IsNotFound(err)):
+			t.Fatalf("%s of %s: record %v, err %v; want none", tc.result, tc.digest, iv, err)
+		case tc.want != "" && (err != nil || got.Status.Result != tc.want):
+			t.Fatalf("%s of %s: result %q, err %v; want %s", tc.result, tc.digest, got.Status.Result, err, tc.want)
+		}
+		if tc.want != "" {
+			t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), &got) })
+		}
+	}
+	if n := countRecords(t) - before; n != 2 {
+		t.Fatalf("%d records added, want 2 (the verified and the excepted digest)", n)
+	}
+}
+
+func countRecords(t *testing.T) int {
+	t.Helper()
+	var l igv1.ImageVerificationList
+	if err := cp.Client.List(context.Background(), &l); err != nil {
+		t.Fatal(err)
+	}
+	return len(l.Items)
 }

@@ -26,10 +26,11 @@ func InstallAccess(ns string) map[string][]Access {
 			{Verb: "watch", Resource: "secrets", Namespace: "flux-system"},
 			{Verb: "list", Resource: "secrets"},
 			{Verb: "watch", Resource: "secrets"},
+			// The record collector deletes ImageVerifications (internal/recordgc).
+			{Verb: "delete", Group: "imagegate.dev", Resource: "imageverifications", Allowed: true},
 			{Verb: "delete", Resource: "secrets", Namespace: "flux-system"},
 			{Verb: "create", Resource: "secrets", Namespace: ns},
 			{Verb: "create", Resource: "pods", Namespace: "flux-system"},
-			{Verb: "delete", Group: "imagegate.dev", Resource: "imageverifications"},
 			{Verb: "update", Group: "imagegate.dev", Resource: "imagegates", Namespace: "flux-system"},
 			{Verb: "update", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Name: "imagegate"},
 			nobody,
