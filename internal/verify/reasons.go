@@ -108,6 +108,10 @@ const (
 	// ReasonNotChecked: an operation that carries no new image (DELETE,
 	// CONNECT).
 	ReasonNotChecked Reason = "NotChecked"
+	// ReasonTooManyImages: the object names more distinct images than
+	// --max-images-per-object; none of them was checked. Split the
+	// workload or raise the cap.
+	ReasonTooManyImages Reason = "TooManyImages"
 	// ReasonNotDecided: no step decided; a bug, denied to fail closed.
 	ReasonNotDecided Reason = "NotDecided"
 )
