@@ -44,6 +44,10 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) int 
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
+	if err := f.common.validate(); err != nil {
+		fmt.Fprintf(stderr, "imagegate controller: %v\n", err)
+		return exitUsage
+	}
 	log, err := f.common.logger(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "imagegate controller: %v\n", err)
