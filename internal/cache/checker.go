@@ -150,7 +150,7 @@ func (c *Checker) Check(ctx context.Context, image string, p *policy.Policy) Dec
 			fmt.Sprintf("admitted unverified under an exception of %s %s: %s (expires %s)", p.Ref.Kind, p.Ref, e.Reason, expiry(e)))
 	}
 	out, src, err := c.cache.Get(ctx, Key{Digest: d.Digest, PolicyHash: p.Hash}, func(callCtx context.Context) verify.Outcome {
-		return c.verifyInSlot(ctx, callCtx, digest, p) //nolint:contextcheck // the wait is the first caller's, the work is shared
+		return c.verifyInSlot(ctx, callCtx, digest, p)
 	})
 	if err != nil {
 		return d.end(verify.ResultUnavailable, verify.ReasonUnavailable, "gave up waiting for the verification: "+err.Error())

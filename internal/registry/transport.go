@@ -96,7 +96,7 @@ func firstRequest(req *http.Request) *http.Request {
 func (g *guardedTransport) guard(ctx context.Context, cancel context.CancelFunc, req *http.Request, resp *http.Response) (*http.Response, error) {
 	where := req.Method + " " + redactURL(req.URL)
 	body := resp.Body
-	if b := budgetOf(req.Context()); b != nil {
+	if b := budgetOf(ctx); b != nil { // ctx derives from the request's
 		if err := b.refuses(resp.ContentLength, where); err != nil {
 			_ = resp.Body.Close()
 			cancel()
