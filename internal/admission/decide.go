@@ -52,7 +52,7 @@ func (h *Handler) decide(ctx context.Context, rv *review) outcome {
 	}
 	r := &request{review: rv, info: info, set: h.deps.policiesNow(), parser: &h.deps.parsed}
 	if rv.OldObject.Present {
-		r.oldImages = rv.OldObject.spec(info.place).images(nil)
+		r.oldImages = oldImagesWithinCap(rv.OldObject.spec(info.place).images(nil), h.opts.MaxImagesPerObject)
 	}
 	return aggregate(h.judgeImages(ctx, r, refs))
 }

@@ -19,23 +19,43 @@ const DefaultMaxImagesPerObject = 256
 
 // overImageCap denies an object that names more than max distinct images,
 // before any of them is parsed, matched or looked up: a Pod of 20,000
-// image strings costs a count, not 20,000 verifications. Counting total
-// references first keeps the common case free; only an object with more
-// references than the cap pays for a set, which stops growing at max+1.
+// image strings costs a count, not 20,000 verifications.
 func overImageCap(rv *review, refs []imageRef, maxImages int) (outcome, bool) {
-	if len(refs) <= maxImages {
+	if !moreDistinctThan(refs, maxImages) {
 		return outcome{}, false
 	}
-	distinct := make(map[string]struct{}, maxImages+1)
+	return refused(verify.ReasonTooManyImages, fmt.Sprintf(
+		"%s %q names %d images, more than %d of them distinct; imagegate checks at most %d distinct images per object (--max-images-per-object), so none was checked: split the workload, or raise the cap",
+		rv.Kind, rv.displayName(), len(refs), maxImages, maxImages)), true
+}
+
+// oldImagesWithinCap drops the old object's images when they are over the
+// cap: the unchanged step parses each of them, and an oldObject is as much
+// the client's as the object when the webhook port is reached directly.
+// Without them every image of the object is judged on its own, which only
+// ever admits less.
+func oldImagesWithinCap(old []imageRef, maxImages int) []imageRef {
+	if moreDistinctThan(old, maxImages) {
+		return nil
+	}
+	return old
+}
+
+// moreDistinctThan reports whether refs name more than n distinct images.
+// Counting references first keeps the common case free; only more
+// references than n pay for a set, which stops growing at n+1.
+func moreDistinctThan(refs []imageRef, n int) bool {
+	if len(refs) <= n {
+		return false
+	}
+	distinct := make(map[string]struct{}, n+1)
 	for _, ref := range refs {
 		distinct[ref.Image] = struct{}{}
-		if len(distinct) > maxImages {
-			return refused(verify.ReasonTooManyImages, fmt.Sprintf(
-				"%s %q names %d images, more than %d of them distinct; imagegate checks at most %d distinct images per object (--max-images-per-object), so none was checked: split the workload, or raise the cap",
-				rv.Kind, rv.displayName(), len(refs), maxImages, maxImages)), true
+		if len(distinct) > n {
+			return true
 		}
 	}
-	return outcome{}, false
+	return false
 }
 
 // judgeImages passes each distinct image of an object through the chain

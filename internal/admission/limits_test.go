@@ -209,3 +209,36 @@ func post(t *testing.T, h *Handler, body []byte) (*admissionv1.AdmissionResponse
 	t.Helper()
 	return (&handlerEnv{h: h}).post(t, body)
 }
+
+// An oldObject over the cap (sent straight to the webhook port, or stored
+// before imagegate ran) lends no "unchanged" approval: its images are not
+// parsed, and the object's own image is judged on its own.
+func TestOldObjectOverTheCapApprovesNothing(t *testing.T) {
+	t.Parallel()
+	const maxImages = 4
+	web := "registry.example/team/web:v1"
+	old := namedPod(web, "registry.example/team/a:v1", "registry.example/team/b:v1", "registry.example/team/c:v1", "registry.example/team/d:v1")
+	e := newHandlerEnv(t, Options{MaxImagesPerObject: maxImages})
+	e.chk.result, e.chk.reason = verify.ResultDenied, verify.ReasonNoSignature
+	resp, _ := e.post(t, reviewOf(t, admissionv1.Update, podGVK, "alice", namedPod(web), old))
+	if resp.Allowed || e.chk.calls.Load() != 1 {
+		t.Fatalf("allowed = %v after %d checks; want the unsigned image checked and denied", resp.Allowed, e.chk.calls.Load())
+	}
+	// Within the cap, the same update is unchanged.
+	e = newHandlerEnv(t, Options{MaxImagesPerObject: maxImages + 1})
+	resp, _ = e.post(t, reviewOf(t, admissionv1.Update, podGVK, "alice", namedPod(web), old))
+	if !resp.Allowed || e.chk.calls.Load() != 0 {
+		t.Fatalf("within the cap: allowed = %v after %d checks; want unchanged", resp.Allowed, e.chk.calls.Load())
+	}
+}
+
+// Exempt namespaces are admitted unchecked whatever they name.
+func TestExemptNamespaceIsNotCapped(t *testing.T) {
+	t.Parallel()
+	e := newHandlerEnv(t, Options{MaxImagesPerObject: 1, ExemptNamespaces: []string{"apps"}})
+	resp, _ := e.post(t, reviewOf(t, admissionv1.Create, podGVK, "alice",
+		namedPod("registry.example/team/a:v1", "registry.example/team/b:v1"), nil))
+	if !resp.Allowed || e.chk.calls.Load() != 0 {
+		t.Fatalf("allowed = %v after %d checks; want admitted as exempt", resp.Allowed, e.chk.calls.Load())
+	}
+}
