@@ -12,7 +12,7 @@ import (
 )
 
 // BenchmarkHugePodDeniedByTheImageCap is the time and memory of answering
-// a Pod of 20,000 distinct image strings (a 1.1 MB review), denied by the
+// a Pod of 20,000 distinct image strings (a 1.5 MB review), denied by the
 // default cap without any image judged
 // (TestPodOverTheImageCapIsDeniedWithNoImageChecked counts that).
 func BenchmarkHugePodDeniedByTheImageCap(b *testing.B) {
