@@ -78,6 +78,10 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) int 
 		}
 		return exitUsage
 	}
+	if err := f.common.validate(); err != nil {
+		fmt.Fprintf(stderr, "imagegate controller: %v\n", err)
+		return exitUsage
+	}
 	log, err := f.common.logger(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "imagegate controller: %v\n", err)

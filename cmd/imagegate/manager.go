@@ -33,6 +33,8 @@ type commonFlags struct {
 	deniedTTL     time.Duration
 	regTimeout    time.Duration
 	pullSecrets   stringList
+	maxVerifying  int
+	maxSigBytes   int64
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, metricsDefault, probeDefault string) {
@@ -44,7 +46,20 @@ func (c *commonFlags) register(fs *flag.FlagSet, metricsDefault, probeDefault st
 	fs.DurationVar(&c.verifiedTTL, "verified-ttl", 12*time.Hour, "how long a verification approves an image (ImageVerification expiresAt)")
 	fs.DurationVar(&c.deniedTTL, "denied-ttl", time.Minute, "how long a permanent denial is cached before it is verified again")
 	fs.DurationVar(&c.regTimeout, "registry-timeout", 10*time.Second, "deadline of each registry request")
+	fs.IntVar(&c.maxVerifying, "max-concurrent-verifications", cache.DefaultMaxConcurrent, "verifications running at once in this process; one that finds them all busy waits until its request's deadline, then is Unavailable")
+	fs.Int64Var(&c.maxSigBytes, "max-signature-bytes", verify.DefaultMaxBytes, "bytes one verification may read from the registry (signature manifests, payloads, referrers, bundles); beyond it the image is denied with SignatureLimitExceeded")
 	fs.Var(&c.pullSecrets, "pull-secret", "NAMESPACE/NAME of a kubernetes.io/dockerconfigjson Secret with registry credentials, read at start and tried before the process's docker config (repeatable)")
+}
+
+// validate refuses bounds that would not bound anything.
+func (c *commonFlags) validate() error {
+	if c.maxVerifying < 1 {
+		return fmt.Errorf("--max-concurrent-verifications %d: must be at least 1", c.maxVerifying)
+	}
+	if c.maxSigBytes < 1 {
+		return fmt.Errorf("--max-signature-bytes %d: must be at least 1", c.maxSigBytes)
+	}
+	return nil
 }
 
 // keychain returns the registry credentials: the pull secrets named on the
@@ -107,7 +122,8 @@ func (c *commonFlags) logger(w io.Writer) (logr.Logger, error) {
 // checker builds the registry client and the coalescing verifier.
 func (c *commonFlags) checker(kc authn.Keychain) (*registry.Client, *cache.Checker) {
 	reg := registry.New(registry.Options{Keychain: kc, AllowInsecure: c.allowInsecure, RequestTimeout: c.regTimeout})
-	return reg, cache.NewChecker(reg, verify.New(reg), cache.CheckerOptions{VerifiedTTL: c.verifiedTTL, DeniedTTL: c.deniedTTL})
+	return reg, cache.NewChecker(reg, verify.New(reg, verify.WithMaxBytes(c.maxSigBytes)),
+		cache.CheckerOptions{VerifiedTTL: c.verifiedTTL, DeniedTTL: c.deniedTTL, MaxConcurrent: c.maxVerifying})
 }
 
 // restConfig loads a kubeconfig file when one is named, else the usual

@@ -43,6 +43,7 @@ type webhookFlags struct {
 	trustedWriters   string
 	serviceAccount   string
 	timeout          time.Duration
+	maxImages        int
 	policyResync     time.Duration
 	certs            certFlags
 }
@@ -63,6 +64,7 @@ func parseWebhookFlags(args []string, stderr io.Writer) (webhookFlags, error) {
 	fs.StringVar(&f.trustedWriters, "trusted-writers", "", "comma-separated usernames that may write ImageVerifications (default: system:serviceaccount:$POD_NAMESPACE:--service-account)")
 	fs.StringVar(&f.serviceAccount, "service-account", defaultWebhookServiceAccount, "the webhook's own service account name, for the default --trusted-writers")
 	fs.DurationVar(&f.timeout, "timeout", admission.DefaultTimeout, "overall deadline of one admission request (below the webhook's timeoutSeconds, 10s)")
+	fs.IntVar(&f.maxImages, "max-images-per-object", admission.DefaultMaxImagesPerObject, "distinct images one object may name; an object naming more is denied (TooManyImages) with none of them checked")
 	fs.DurationVar(&f.policyResync, "policy-resync", admission.DefaultPolicyResync, "recompile policies this often (picks up keys rotated in Secrets)")
 	f.certs.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -73,6 +75,12 @@ func parseWebhookFlags(args []string, stderr io.Writer) (webhookFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := f.common.validate(); err != nil {
+		return f, err
+	}
+	if f.maxImages < 1 {
+		return f, fmt.Errorf("--max-images-per-object %d: must be at least 1", f.maxImages)
 	}
 	if f.timeout <= 0 || f.timeout >= admission.MaxTimeout {
 		return f, fmt.Errorf("--timeout %s: must be above 0 and below the webhook's timeoutSeconds (%s)", f.timeout, admission.MaxTimeout)
@@ -103,13 +111,14 @@ func splitList(s string) []string {
 func (f *webhookFlags) handlerOptions(audit io.Writer, log *slog.Logger) admission.Options {
 	ns := webhookNamespace()
 	o := admission.Options{
-		ExemptNamespaces: splitList(f.exemptNamespaces),
-		ExemptImages:     splitList(f.exemptImages),
-		TrustedWriters:   splitList(f.trustedWriters),
-		PodsOnly:         f.podsOnly,
-		Timeout:          f.timeout,
-		Audit:            audit,
-		Log:              log,
+		ExemptNamespaces:   splitList(f.exemptNamespaces),
+		ExemptImages:       splitList(f.exemptImages),
+		TrustedWriters:     splitList(f.trustedWriters),
+		PodsOnly:           f.podsOnly,
+		Timeout:            f.timeout,
+		MaxImagesPerObject: f.maxImages,
+		Audit:              audit,
+		Log:                log,
 	}
 	if f.exemptNamespaces == "" {
 		o.ExemptNamespaces = []string{"kube-system", ns}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/imagegate/imagegate/internal/admission"
+	"github.com/imagegate/imagegate/internal/cache"
+	"github.com/imagegate/imagegate/internal/verify"
 )
 
 func TestWebhookFlagDefaultsFollowThePodNamespace(t *testing.T) {
@@ -46,5 +48,29 @@ func TestWebhookFlagsRefuseAnUnknownCertMode(t *testing.T) {
 	_, err := parseWebhookFlags([]string{"--cert-mode", "cert-manager"}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "--cert-mode") {
 		t.Errorf("err = %v, want one naming --cert-mode", err)
+	}
+}
+
+func TestWebhookFlagsSetTheBoundsOfWork(t *testing.T) {
+	t.Parallel()
+	f, err := parseWebhookFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := f.handlerOptions(&bytes.Buffer{}, nil); o.MaxImagesPerObject != admission.DefaultMaxImagesPerObject ||
+		f.common.maxVerifying != cache.DefaultMaxConcurrent || f.common.maxSigBytes != verify.DefaultMaxBytes {
+		t.Errorf("defaults: %d images, %d verifications, %d bytes", o.MaxImagesPerObject, f.common.maxVerifying, f.common.maxSigBytes)
+	}
+	f, err = parseWebhookFlags([]string{"--max-images-per-object", "50", "--max-concurrent-verifications", "2", "--max-signature-bytes", "1048576"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := f.handlerOptions(&bytes.Buffer{}, nil); o.MaxImagesPerObject != 50 || f.common.maxVerifying != 2 || f.common.maxSigBytes != 1<<20 {
+		t.Errorf("set: %d images, %d verifications, %d bytes", o.MaxImagesPerObject, f.common.maxVerifying, f.common.maxSigBytes)
+	}
+	for _, flag := range []string{"--max-images-per-object", "--max-concurrent-verifications", "--max-signature-bytes"} {
+		if _, err := parseWebhookFlags([]string{flag, "0"}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("%s 0: err = %v, want one naming the flag", flag, err)
+		}
 	}
 }

@@ -43,31 +43,18 @@ func (h *Handler) decide(ctx context.Context, rv *review) outcome {
 	case !rv.Object.Present:
 		return refused(verify.ReasonMalformedObject, fmt.Sprintf("%s of %s %q has no request.object", rv.Operation, rv.Kind, rv.displayName()))
 	}
-	r := &request{review: rv, info: info, set: h.deps.policiesNow(), parser: &h.deps.parsed}
-	if rv.OldObject.Present {
-		r.oldImages = rv.OldObject.spec(info.place).images(nil)
-	}
 	var buf [8]imageRef
 	refs := rv.Object.spec(info.place).images(buf[:0])
-	results := make([]imageResult, 0, len(refs))
-	for i, ref := range refs {
-		if j := indexOfImage(refs[:i], ref.Image); j >= 0 {
-			results = append(results, imageResult{ref: ref, v: results[j].v})
-			continue
-		}
-		c := imageCheck{ref: ref, parser: &h.deps.parsed}
-		results = append(results, imageResult{ref: ref, v: h.deps.run(ctx, r, &c)})
+	// Exempt namespaces are admitted unchecked whatever they name: the cap
+	// bounds the work of checking, which they never cost.
+	if out, over := overImageCap(rv, refs, h.opts.MaxImagesPerObject); over && !h.deps.exemptNamespaces[rv.Namespace] {
+		return out
 	}
-	return aggregate(results)
-}
-
-func indexOfImage(refs []imageRef, image string) int {
-	for i, r := range refs {
-		if r.Image == image {
-			return i
-		}
+	r := &request{review: rv, info: info, set: h.deps.policiesNow(), parser: &h.deps.parsed}
+	if rv.OldObject.Present {
+		r.oldImages = oldImagesWithinCap(rv.OldObject.spec(info.place).images(nil), h.opts.MaxImagesPerObject)
 	}
-	return -1
+	return aggregate(h.judgeImages(ctx, r, refs))
 }
 
 func refused(reason verify.Reason, msg string) outcome {

@@ -57,6 +57,10 @@ type Options struct {
 	// Timeout is the overall deadline of one request; default
 	// DefaultTimeout, at most MaxTimeout.
 	Timeout time.Duration
+	// MaxImagesPerObject is how many distinct images one object may name;
+	// an object naming more is denied with none of them checked. Default
+	// DefaultMaxImagesPerObject.
+	MaxImagesPerObject int
 	// Audit receives one JSON line per request; default os.Stderr.
 	Audit io.Writer
 	// Log receives operational errors; default discarded.
@@ -89,6 +93,12 @@ func NewHandler(d Deps, opts Options) (*Handler, error) {
 	}
 	if opts.Timeout >= MaxTimeout {
 		return nil, fmt.Errorf("%w: timeout %s must be below the webhook's timeoutSeconds (%s)", ErrInvalidOptions, opts.Timeout, MaxTimeout)
+	}
+	if opts.MaxImagesPerObject < 0 {
+		return nil, fmt.Errorf("%w: max images per object %d must not be negative", ErrInvalidOptions, opts.MaxImagesPerObject)
+	}
+	if opts.MaxImagesPerObject == 0 {
+		opts.MaxImagesPerObject = DefaultMaxImagesPerObject
 	}
 	if opts.Audit == nil {
 		opts.Audit = os.Stderr

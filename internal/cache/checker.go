@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/registry"
@@ -65,6 +67,13 @@ func Strictest(ds []Decision) Decision {
 	}
 	return ds[0]
 }
+// DefaultMaxConcurrent is how many verifications one process runs at
+// once. A verification is mostly waiting on registry round trips, so 8
+// keep two cores busy; each may hold up to verify.DefaultMaxBytes of
+// signature material (16 MiB), so 8 stay near 128 MiB, inside a 512 MiB
+// memory limit with the informer caches; and a registry sees at most 8
+// verifications' requests from one replica, as a polite client should.
+const DefaultMaxConcurrent = 8
 
 // CheckerOptions configure a Checker.
 type CheckerOptions struct {
@@ -72,6 +81,12 @@ type CheckerOptions struct {
 	VerifiedTTL time.Duration
 	// DeniedTTL is how long a permanent denial is kept; default 1m.
 	DeniedTTL time.Duration
+	// MaxConcurrent bounds the verifications running at once across the
+	// process (callers coalesced onto a running one do not count); default
+	// DefaultMaxConcurrent. A verification that finds every slot taken
+	// waits for one until its first caller's context ends, then is
+	// Unavailable.
+	MaxConcurrent int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -85,6 +100,9 @@ type Checker struct {
 	cache    *Cache[verify.Outcome]
 	now      func() time.Time
 	opts     CheckerOptions
+	slots    *semaphore.Weighted
+	running  atomic.Int64 // verifications holding a slot
+	timeouts atomic.Int64 // verifications that gave up waiting for a slot
 }
 
 // NewChecker returns a Checker.
@@ -98,7 +116,10 @@ func NewChecker(r Resolver, v DigestVerifier, opts CheckerOptions) *Checker {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	c := &Checker{resolver: r, verifier: v, now: opts.Now, opts: opts}
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = DefaultMaxConcurrent
+	}
+	c := &Checker{resolver: r, verifier: v, now: opts.Now, opts: opts, slots: semaphore.NewWeighted(int64(opts.MaxConcurrent))}
 	c.cache = New(Options[verify.Outcome]{TTL: c.ttl, Now: opts.Now, ClassOf: outcomeClass, Caps: outcomeCaps()})
 	return c
 }
@@ -154,8 +175,8 @@ func (c *Checker) CheckImage(ctx context.Context, image string, img policy.Image
 		return d.end(verify.ResultException, verify.ReasonException,
 			fmt.Sprintf("admitted unverified under an exception of %s %s: %s (expires %s)", p.Ref.Kind, p.Ref, e.Reason, expiry(e)))
 	}
-	out, src, err := c.cache.Get(ctx, Key{Digest: d.Digest, PolicyHash: p.Hash}, func(ctx context.Context) verify.Outcome {
-		return c.verifier.Verify(ctx, digest, p)
+	out, src, err := c.cache.Get(ctx, Key{Digest: d.Digest, PolicyHash: p.Hash}, func(callCtx context.Context) verify.Outcome {
+		return c.verifyInSlot(ctx, callCtx, digest, p)
 	})
 	if err != nil {
 		return d.end(verify.ResultUnavailable, verify.ReasonUnavailable, "gave up waiting for the verification: "+err.Error())
@@ -195,6 +216,30 @@ func (c *Checker) TagNamesDigest(ctx context.Context, img policy.Image) bool {
 	got, err := c.resolver.Resolve(ctx, ref)
 	return err == nil && got.DigestStr() == img.Digest
 }
+// verifyInSlot runs one verification once a slot is free. The wait is
+// bounded by the context of the caller that started the verification (a
+// request's deadline): a verification still queued when it ends is
+// Unavailable, which is never cached nor recorded, and has sent no
+// request. Once running, it works under callCtx, shared by every caller
+// coalesced onto it.
+func (c *Checker) verifyInSlot(waitCtx, callCtx context.Context, d name.Digest, p *policy.Policy) verify.Outcome {
+	if err := c.slots.Acquire(waitCtx, 1); err != nil {
+		c.timeouts.Add(1)
+		return verify.Outcome{Digest: d.DigestStr(), Result: verify.ResultUnavailable, Reason: verify.ReasonUnavailable,
+			Message: fmt.Sprintf("%s: all %d verification slots stayed busy until the request gave up (%v); transient: retry", d, c.opts.MaxConcurrent, err)}
+	}
+	defer c.slots.Release(1)
+	c.running.Add(1)
+	defer c.running.Add(-1)
+	return c.verifier.Verify(callCtx, d, p)
+}
+
+// Running is the number of verifications holding a slot now.
+func (c *Checker) Running() int64 { return c.running.Load() }
+
+// SlotTimeouts is the number of verifications that gave up waiting for a
+// slot (see CheckerOptions.MaxConcurrent).
+func (c *Checker) SlotTimeouts() int64 { return c.timeouts.Load() }
 
 func (d Decision) resolveFailed(ctx context.Context, err error) Decision {
 	switch {

@@ -7,8 +7,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/cache"
@@ -174,5 +176,101 @@ func TestTagScopedExceptionNeedsTheTagToNameTheDigest(t *testing.T) {
 	}
 	if heads() != 2 {
 		t.Fatalf("%d resolves of the tag, want 2", heads())
+	}
+}
+
+// stallSignatures, once armed (signing in setup goes through it),
+// holds every signature lookup of repository repo until release is
+// closed, and says on entered when the first one arrived.
+func stallSignatures(repo string, armed *atomic.Bool, entered chan<- struct{}, release <-chan struct{}) testenv.RegistryOption {
+	var once sync.Once
+	return testenv.WithMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if armed.Load() && strings.HasPrefix(r.URL.Path, "/v2/"+repo+"/") && strings.HasSuffix(r.URL.Path, ".sig") {
+				once.Do(func() { close(entered) })
+				select {
+				case <-release:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+}
+
+// With one verification slot held by a verification the registry stalls,
+// a check of another digest waits for the slot until its context ends and
+// is Unavailable, having sent no request; nothing is cached, so once the
+// stall clears the same check verifies afresh.
+func TestFullVerificationSlotsEndInUnavailableWithoutRequests(t *testing.T) {
+	t.Parallel()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var armed atomic.Bool
+	reg := testenv.NewRegistry(t, stallSignatures("stalled", &armed, entered, release))
+	key := testenv.NewCosignKey(t)
+	stalled, other := reg.PushImage(t, "stalled", "v1"), reg.PushImage(t, "other", "v1")
+	testenv.SignLegacy(t, stalled, key)
+	testenv.SignLegacy(t, other, key)
+	p := keyPolicy(t, reg.Host(), key)
+	armed.Store(true)
+	reg.ResetRequests() // signing in setup is recorded
+	client := registry.New(registry.Options{AllowInsecure: true})
+	c := cache.NewChecker(client, verify.New(client), cache.CheckerOptions{MaxConcurrent: 1})
+	collectors := c.Collectors(client.Requests)
+	inFlight, timeouts := collectors[3], collectors[4]
+
+	first := make(chan cache.Decision, 1)
+	go func() { first <- c.Check(context.Background(), stalled.String(), p) }()
+	<-entered
+	if got := testutil.ToFloat64(inFlight); got != 1 {
+		t.Fatalf("in-flight gauge = %v while one verification stalls, want 1", got)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond) // only how long the test waits, no assertion depends on it
+	defer cancel()
+	got := c.Check(ctx, other.String(), p)
+	if got.Outcome.Result != verify.ResultUnavailable || got.Outcome.Reason != verify.ReasonUnavailable {
+		t.Fatalf("check behind a full slot: %+v, want Unavailable", got.Outcome)
+	}
+	if reqs := requestsOf(reg, "other"); len(reqs) != 0 {
+		t.Fatalf("the queued check sent %d registry requests, want 0: %v", len(reqs), reqs)
+	}
+	waitFor(t, func() bool { return testutil.ToFloat64(timeouts) == 1 })
+
+	close(release)
+	if d := <-first; d.Outcome.Result != verify.ResultVerified {
+		t.Fatalf("stalled check after the release: %+v", d.Outcome)
+	}
+	again := c.Check(context.Background(), other.String(), p)
+	if again.Outcome.Result != verify.ResultVerified || again.Source != cache.SourceCall {
+		t.Fatalf("check after the stall cleared: %+v from %s, want a new verification", again.Outcome, again.Source)
+	}
+	if n, calls := testutil.ToFloat64(inFlight), c.Cache().Calls(); n != 0 || calls != 3 {
+		t.Fatalf("after both: in-flight %v, verifications %d; want 0 and 3 (stalled, timed out, verified)", n, calls)
+	}
+}
+
+// requestsOf lists the requests sent for repository repo (the stalled
+// verification's other lookups keep arriving meanwhile).
+func requestsOf(reg *testenv.Registry, repo string) []string {
+	var out []string
+	for _, r := range reg.Requests() {
+		if strings.Contains(r, "/v2/"+repo+"/") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// waitFor polls cond; the give-up deadline bounds only a broken test.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition never held")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

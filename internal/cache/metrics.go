@@ -8,9 +8,10 @@ import (
 
 // Collectors export the checker's totals as counters read at scrape time:
 // the registry requests registryRequests counts (registry.Client.Requests),
-// verifications run, and results served from the cache; and the entries
-// each capped class of the cache holds. The controller and the webhook
-// each register them.
+// verifications run, results served from the cache, verifications running
+// now and those that gave up waiting for a slot; and the entries each
+// capped class of the cache holds. The controller and the webhook each
+// register them.
 func (c *Checker) Collectors(registryRequests func() int64) []prometheus.Collector {
 	counter := func(name, help string, get func() int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(get()) })
@@ -21,6 +22,12 @@ func (c *Checker) Collectors(registryRequests func() int64) []prometheus.Collect
 		counter("imagegate_verifications_total", "Verifications run (coalesced callers share one).", c.Cache().Calls),
 		cacheEntries{cache: c.Cache(), desc: prometheus.NewDesc("imagegate_verification_cache_entries",
 			"Entries the in-process verification cache holds, by class; each class has a fixed cap.", []string{"class"}, nil)},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "imagegate_verifications_in_flight",
+			Help: "Verifications running now, at most --max-concurrent-verifications.",
+		}, func() float64 { return float64(c.Running()) }),
+		counter("imagegate_verification_slot_timeouts_total",
+			"Verifications that gave up waiting for a free slot (--max-concurrent-verifications) when their request's context ended; answered Unavailable.", c.SlotTimeouts),
 	}
 }
 

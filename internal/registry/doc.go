@@ -9,8 +9,10 @@
 // registry: a deadline per request that also bounds the body read, a cap on
 // redirects, a size limit on manifest and referrers responses, a digest check
 // of manifests fetched by digest, a refusal of plain HTTP unless allowed, and
-// a request counter. go-containerregistry's own retries are switched off:
-// callers decide about retrying with IsTransient, within their deadlines.
+// a request counter; and, for requests whose context carries a Budget
+// (budget.go), a cap on the response bytes all of them receive together.
+// go-containerregistry's own retries are switched off: callers decide
+// about retrying with IsTransient, within their deadlines.
 //
 // Errors are classified once (errors.go) into exported sentinels matched
 // with errors.Is; they name the reference, never credentials.

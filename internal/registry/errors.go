@@ -57,7 +57,7 @@ func (e *PullError) Is(target error) bool { return target == ErrNotPullable }
 // permanent lists the sentinels that classify returns as they are.
 var permanent = []error{
 	ErrManifestTooLarge, ErrDigestMismatch, ErrTooManyRedirects,
-	ErrInsecureNotAllowed, ErrNotPullable, ErrTagNotFound,
+	ErrInsecureNotAllowed, ErrNotPullable, ErrTagNotFound, ErrByteBudgetExceeded,
 }
 
 // classify maps an error of a registry operation on subject to the package's

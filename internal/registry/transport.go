@@ -96,6 +96,14 @@ func firstRequest(req *http.Request) *http.Request {
 func (g *guardedTransport) guard(ctx context.Context, cancel context.CancelFunc, req *http.Request, resp *http.Response) (*http.Response, error) {
 	where := req.Method + " " + redactURL(req.URL)
 	body := resp.Body
+	if b := budgetOf(ctx); b != nil { // ctx derives from the request's
+		if err := b.refuses(resp.ContentLength, where); err != nil {
+			_ = resp.Body.Close()
+			cancel()
+			return nil, err
+		}
+		body = &budgetBody{rc: body, budget: b, where: where}
+	}
 	orig := firstRequest(req)
 	kind, ref := apiPath(orig.URL.Path)
 	switch {

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/imagegate/imagegate/internal/registry"
 )
 
 // cosignSignPredicate is the in-toto predicate type of an image signature
@@ -44,14 +46,14 @@ func fetchBundles(ctx context.Context, d name.Digest, opts []remote.Option) ([]b
 		}
 	}
 	if len(descs) > maxBundles {
-		return nil, fmt.Errorf("%d bundle referrers, more than the %d imagegate reads; remove stale signatures", len(descs), maxBundles)
+		return nil, fmt.Errorf("%w: %d bundle referrers, more than the %d imagegate reads; remove stale signatures", errSignatureLimit, len(descs), maxBundles)
 	}
 	out := make([]bundleSignature, 0, len(descs))
 	for _, desc := range descs {
 		bs := bundleSignature{manifest: desc.Digest.String()}
 		bs.raw, bs.err = fetchBundle(d.Context().Digest(desc.Digest.String()), opts)
 		if bs.err != nil {
-			if isTransient(ctx, bs.err) {
+			if isTransient(ctx, bs.err) || errors.Is(bs.err, registry.ErrByteBudgetExceeded) {
 				return nil, fmt.Errorf("bundle %s: %w", bs.manifest, bs.err)
 			}
 			bs.err = fmt.Errorf("unreadable bundle referrer %s: %w", bs.manifest, bs.err)
@@ -76,8 +78,8 @@ func fetchBundle(ref name.Digest, opts []remote.Option) ([]byte, error) {
 	if len(m.Layers) != 1 || !strings.HasPrefix(string(m.Layers[0].MediaType), bundleLayerPrefix) {
 		return nil, errNotBundle
 	}
-	if m.Layers[0].Size > maxBundleBytes {
-		return nil, fmt.Errorf("bundle layer of %d bytes exceeds %d", m.Layers[0].Size, maxBundleBytes)
+	if size := m.Layers[0].Size; size < 0 || size > maxBundleBytes {
+		return nil, fmt.Errorf("bundle layer of %d bytes: want 0 to %d", size, maxBundleBytes)
 	}
 	layer, err := img.LayerByDigest(m.Layers[0].Digest)
 	if err != nil {
@@ -88,8 +90,18 @@ func fetchBundle(ref name.Digest, opts []remote.Option) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	raw, err := io.ReadAll(io.LimitReader(rc, maxBundleBytes))
-	if err != nil {
+	// The descriptor's size, checked above, is what the verifying reader
+	// delivers: one allocation of it, not ReadAll's doublings.
+	raw := make([]byte, m.Layers[0].Size)
+	if _, err := io.ReadFull(rc, raw); err != nil {
+		return nil, err
+	}
+	// The digest is checked at EOF: read to it.
+	var extra [1]byte
+	if _, err := io.ReadFull(rc, extra[:]); !errors.Is(err, io.EOF) {
+		if err == nil {
+			err = fmt.Errorf("bundle layer is longer than its descriptor's %d bytes", len(raw))
+		}
 		return nil, err
 	}
 	if _, err := parseBundle(raw); err != nil {

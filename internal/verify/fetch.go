@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -42,15 +43,36 @@ import (
 // tools) are filtered out from the listing without being fetched.
 
 // Limits against a hostile registry. The Registry's transport bounds
-// manifest sizes and redirects; these bound the work per image.
+// manifest sizes and redirects; these bound the work per image. A
+// registry serving more signature material than this is hostile or
+// broken (cosign writes one signature per signing, and the limits leave
+// room for years of re-signing with several keys): the image is Denied
+// with ReasonSignatureLimit, not Unavailable, because a retry reads the
+// same material and would pay for it again.
 const (
-	maxLegacySignatures = 64
+	// maxLegacySignatures bounds the layers of a .sig manifest read.
+	maxLegacySignatures = 32
 	// A simple-signing payload is a few hundred bytes plus the signer's
 	// optional annotations.
 	maxLegacyPayloadBytes = 256 << 10
-	maxBundles            = 32
-	maxBundleBytes        = 4 << 20
+	// maxBundles bounds the bundle referrers read.
+	maxBundles     = 32
+	maxBundleBytes = 4 << 20
+	// DefaultMaxBytes bounds every byte one verification receives from the
+	// registry: signature manifests, payloads, referrer listings, bundle
+	// manifests and bundles, together (WithMaxBytes). The per-item limits
+	// above alone would allow 32 bundles of 4 MiB, 32 payloads of 256 KiB
+	// and their manifests, ~144 MiB held at once. 16 MiB is a hundred
+	// times what a verification of a few real signatures reads (bundles
+	// are a few KiB, keyless ones with certificate chains under 64 KiB),
+	// and 8 concurrent verifications (cache.DefaultMaxConcurrent) stay
+	// near 128 MiB.
+	DefaultMaxBytes = 16 << 20
 )
+
+// errSignatureLimit marks a signature listing that names more signatures
+// than imagegate reads.
+var errSignatureLimit = errors.New("signature material exceeds what imagegate reads per verification")
 
 // bundleArtifactType is the artifactType cosign 3 gives bundle referrers.
 const bundleArtifactType = "application/vnd.dev.sigstore.bundle.v0.3+json"

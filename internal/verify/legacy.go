@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -12,6 +13,8 @@ import (
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/imagegate/imagegate/internal/registry"
 )
 
 // fetchLegacy reads the sha256-<hex>.sig manifest of d and every signature
@@ -33,7 +36,7 @@ func fetchLegacy(ctx context.Context, d name.Digest, opts []remote.Option) ([]le
 		return nil, err
 	}
 	if len(list) > maxLegacySignatures {
-		return nil, fmt.Errorf("%s lists %d signatures, more than the %d imagegate reads; remove stale signatures", tag, len(list), maxLegacySignatures)
+		return nil, fmt.Errorf("%w: %s lists %d signatures, more than the %d imagegate reads; remove stale signatures", errSignatureLimit, tag, len(list), maxLegacySignatures)
 	}
 	out := make([]legacySignature, 0, len(list))
 	for _, s := range list {
@@ -55,7 +58,7 @@ func fetchLegacy(ctx context.Context, d name.Digest, opts []remote.Option) ([]le
 		// and checks the digest.
 		ls.sig, ls.err = static.Copy(s)
 		if ls.err != nil {
-			if isTransient(ctx, ls.err) {
+			if isTransient(ctx, ls.err) || errors.Is(ls.err, registry.ErrByteBudgetExceeded) {
 				return nil, fmt.Errorf("signature payload %s: %w", ls.layer, ls.err)
 			}
 			ls.err = fmt.Errorf("unreadable signature layer %s: %w", ls.layer, ls.err)

@@ -43,6 +43,12 @@ const (
 	// with a permanent error (401, 403, a malformed index) and nothing
 	// verified. Check pull credentials and the signature artifacts.
 	ReasonSignatureUnreadable Reason = "SignatureUnreadable"
+	// ReasonSignatureLimit: the registry serves more signature material
+	// than one verification reads (more than 32 legacy signatures or 32
+	// bundle referrers, or more than --max-signature-bytes in all); a
+	// registry doing so is hostile or broken, and a retry would read the
+	// same. Remove stale signatures.
+	ReasonSignatureLimit Reason = "SignatureLimitExceeded"
 	// ReasonNotPullable: signatures verified but the registry refuses to
 	// serve the image (pullability probe enabled in the policy).
 	ReasonNotPullable Reason = "NotPullable"
@@ -108,6 +114,10 @@ const (
 	// ReasonNotChecked: an operation that carries no new image (DELETE,
 	// CONNECT).
 	ReasonNotChecked Reason = "NotChecked"
+	// ReasonTooManyImages: the object names more distinct images than
+	// --max-images-per-object; none of them was checked. Split the
+	// workload or raise the cap.
+	ReasonTooManyImages Reason = "TooManyImages"
 	// ReasonNotDecided: no step decided; a bug, denied to fail closed.
 	ReasonNotDecided Reason = "NotDecided"
 )

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imagegate/imagegate/internal/policy"
+	"github.com/imagegate/imagegate/internal/registry"
 )
 
 // Registry is what verification needs from internal/registry: remote
@@ -25,8 +27,9 @@ type Registry interface {
 // concurrent use and keeps no per-image state: caching and coalescing are
 // internal/cache's.
 type Verifier struct {
-	reg Registry
-	now func() time.Time
+	reg      Registry
+	now      func() time.Time
+	maxBytes int64
 }
 
 // Option configures a Verifier.
@@ -37,9 +40,19 @@ func WithClock(now func() time.Time) Option {
 	return func(v *Verifier) { v.now = now }
 }
 
+// WithMaxBytes bounds the bytes one verification receives from the
+// registry (DefaultMaxBytes when n <= 0).
+func WithMaxBytes(n int64) Option {
+	return func(v *Verifier) {
+		if n > 0 {
+			v.maxBytes = n
+		}
+	}
+}
+
 // New returns a Verifier reading signatures through reg.
 func New(reg Registry, opts ...Option) *Verifier {
-	v := &Verifier{reg: reg, now: time.Now}
+	v := &Verifier{reg: reg, now: time.Now, maxBytes: DefaultMaxBytes}
 	for _, o := range opts {
 		o(v)
 	}
@@ -72,7 +85,11 @@ func (v *Verifier) verify(ctx context.Context, d name.Digest, p *policy.Policy) 
 	}
 	f := &fetched{digest: d, hash: h}
 	if needsSignatures(p) {
-		f = v.fetch(ctx, d, h)
+		fetchCtx, budget := registry.WithBudget(ctx, v.maxBytes)
+		f = v.fetch(fetchCtx, d, h)
+		if out, over := overLimit(f, budget); over {
+			return out
+		}
 	}
 	results := checkAll(ctx, p, f)
 	out := Outcome{Authorities: results}
@@ -86,6 +103,20 @@ func (v *Verifier) verify(ctx context.Context, d name.Digest, p *policy.Policy) 
 		return v.probe(ctx, d, p, out)
 	}
 	return out
+}
+
+// overLimit denies an image whose signature material exceeds what one
+// verification reads, whatever part of it verified: which part was read
+// before the budget ran out depends on timing, and the decision must not.
+func overLimit(f *fetched, b *registry.Budget) (Outcome, bool) {
+	if b.Exceeded() {
+		return Outcome{Result: ResultDenied, Reason: ReasonSignatureLimit, Message: fmt.Sprintf(
+			"signature material exceeds %d bytes, what imagegate reads per verification (%d read, then stopped); remove stale signatures and bundles from the registry", b.Limit(), b.Used())}, true
+	}
+	if err := f.err(); errors.Is(err, errSignatureLimit) {
+		return Outcome{Result: ResultDenied, Reason: ReasonSignatureLimit, Message: err.Error()}, true
+	}
+	return Outcome{}, false
 }
 
 // withFetchError turns a denial into Unavailable when a signature listing
