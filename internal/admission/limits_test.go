@@ -37,9 +37,13 @@ type countingChecker struct {
 	calls atomic.Int64
 }
 
-func (c *countingChecker) Check(ctx context.Context, image string, p *policy.Policy) cache.Decision {
+func (c *countingChecker) CheckImage(ctx context.Context, image string, img policy.Image, p *policy.Policy) cache.Decision {
 	c.calls.Add(1)
-	return c.next.Check(ctx, image, p)
+	return c.next.CheckImage(ctx, image, img, p)
+}
+
+func (c *countingChecker) TagNamesDigest(ctx context.Context, img policy.Image) bool {
+	return c.next.TagNamesDigest(ctx, img)
 }
 
 // A Pod of 20,000 image strings, every one naming an image of a live
@@ -155,9 +159,9 @@ type cancellingChecker struct {
 	cancel context.CancelFunc
 }
 
-func (c *cancellingChecker) Check(ctx context.Context, image string, p *policy.Policy) cache.Decision {
+func (c *cancellingChecker) CheckImage(ctx context.Context, image string, img policy.Image, p *policy.Policy) cache.Decision {
 	c.cancel()
-	return c.scriptedChecker.Check(ctx, image, p)
+	return c.scriptedChecker.CheckImage(ctx, image, img, p)
 }
 
 // Once the request's context has ended, the images not yet judged are
