@@ -19,6 +19,7 @@ import (
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/scheme"
 	"github.com/imagegate/imagegate/internal/secrets"
+	"github.com/imagegate/imagegate/internal/setters"
 	"github.com/imagegate/imagegate/internal/trust"
 )
 
@@ -29,6 +30,7 @@ type controllerFlags struct {
 	concurrency   int
 	noCrossNSRefs bool
 	kubeconfig    string
+	setterLimits  setters.Limits
 }
 
 func runController(ctx context.Context, args []string, _, stderr io.Writer) int {
@@ -41,7 +43,13 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) int 
 	fs.IntVar(&f.concurrency, "concurrent", 4, "ImageGates reconciled in parallel")
 	fs.BoolVar(&f.noCrossNSRefs, "no-cross-namespace-refs", false, "refuse ImageGates whose sourceRef names a GitRepository in another namespace (as Flux's flag of that name)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster or $KUBECONFIG)")
+	fs.IntVar(&f.setterLimits.MaxFileBytes, "setter-max-file-bytes", setters.DefaultLimits.MaxFileBytes, "largest file with an image policy marker that is parsed; larger ones are skipped with a Warning event")
+	fs.IntVar(&f.setterLimits.MaxFileNodes, "setter-max-file-nodes", setters.DefaultLimits.MaxFileNodes, "most YAML nodes (bounded before parsing) in a file with an image policy marker; larger ones are skipped with a Warning event")
 	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if _, err := setters.NewBudget(f.setterLimits); err != nil {
+		fmt.Fprintf(stderr, "imagegate controller: %v\n", err)
 		return exitUsage
 	}
 	log, err := f.common.logger(stderr)
@@ -80,8 +88,13 @@ func startController(ctx context.Context, f controllerFlags) error {
 	if err := registerAll(metrics.Registry, checker.Collectors(reg.Requests)); err != nil {
 		return err
 	}
+	budget, err := setters.NewBudget(f.setterLimits)
+	if err != nil {
+		return err
+	}
 	rec := &gate.Reconciler{
 		NoCrossNamespaceRefs: f.noCrossNSRefs,
+		Setters:              budget,
 		Client:               mgr.GetClient(),
 		Checker:              checker,
 		Records:              records.NewStore(mgr.GetClient(), mgr.GetClient(), checker.TTL, nil),

@@ -17,6 +17,7 @@ import (
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/gitrepo"
 	"github.com/imagegate/imagegate/internal/records"
+	"github.com/imagegate/imagegate/internal/setters"
 )
 
 // Reconciler reconciles ImageGates.
@@ -35,6 +36,9 @@ type Reconciler struct {
 	// RetryInterval bounds the wait before a blocked or failed selection is
 	// tried again; default 30s.
 	RetryInterval time.Duration
+	// Setters bounds what setter rewriting parses, shared by all
+	// reconciles; default setters.DefaultLimits.
+	Setters *setters.Budget
 }
 
 // GitWriter writes one change to a repository (gitrepo.Update).

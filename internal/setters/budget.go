@@ -64,6 +64,9 @@ func (b *Budget) Limits() Limits { return b.limits }
 
 var defaultBudget, _ = NewBudget(DefaultLimits)
 
+// DefaultBudget returns the Budget of the package-level Apply.
+func DefaultBudget() *Budget { return defaultBudget }
+
 // admit checks a marked YAML file against the limits: it returns the
 // file's weight, or why it is skipped.
 func (b *Budget) admit(data []byte) (weight int64, skip string) {

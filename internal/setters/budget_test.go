@@ -97,7 +97,7 @@ func TestNodeBound(t *testing.T) {
 func worstFiles(t testing.TB) map[string][]byte {
 	t.Helper()
 	marked := "image: registry.example/app:v1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\n"
-	long := "x: \"" + strings.Repeat("x", DefaultLimits.MaxFileBytes-2*len(marked)) + "\"\n"
+	long := "x: \"" + strings.Repeat("x", DefaultLimits.MaxFileBytes-rewriteRoom-len(marked)-6) + "\"\n"
 	files := map[string][]byte{
 		"empty documents": fitLimits(t, "---\n", "---\n"+marked),
 		"empty values":    fitLimits(t, "- a:\n", "- "+marked),
@@ -108,7 +108,7 @@ func worstFiles(t testing.TB) map[string][]byte {
 	// Nodes to the limit, then bytes: a comment of one word, which the
 	// parser keeps as a string.
 	docs := fitLimits(t, "---\n", "---\n"+marked+"#x\n")
-	files["nodes and bytes"] = append(docs[:len(docs)-1], strings.Repeat("x", DefaultLimits.MaxFileBytes-len(docs))+"\n"...)
+	files["nodes and bytes"] = append(docs[:len(docs)-1], strings.Repeat("x", DefaultLimits.MaxFileBytes-rewriteRoom-len(docs))+"\n"...)
 	for name, f := range files {
 		if _, why := defaultBudget.admit(f); why != "" {
 			t.Fatalf("worst file %q is not allowed: %s", name, why)
@@ -117,11 +117,16 @@ func worstFiles(t testing.TB) map[string][]byte {
 	return files
 }
 
-// fitLimits repeats unit, then adds tail, as often as DefaultLimits allow.
+// rewriteRoom is left under each limit so that a worst file still fits
+// once its marked value is rewritten (longer, and with one more ':').
+const rewriteRoom = 128
+
+// fitLimits repeats unit, then adds tail, as often as DefaultLimits allow
+// (less rewriteRoom).
 func fitLimits(t testing.TB, unit, tail string) []byte {
 	t.Helper()
 	perUnit := (nodeBound([]byte(unit+unit)) - nodeBound([]byte(unit))) // starts are additive across whole lines
-	n := min((DefaultLimits.MaxFileNodes-nodeBound([]byte(tail)))/perUnit, (DefaultLimits.MaxFileBytes-len(tail))/len(unit))
+	n := min((DefaultLimits.MaxFileNodes-rewriteRoom-nodeBound([]byte(tail)))/perUnit, (DefaultLimits.MaxFileBytes-rewriteRoom-len(tail))/len(unit))
 	return []byte(strings.Repeat(unit, n) + tail)
 }
 
@@ -271,8 +276,9 @@ func BenchmarkWorstAllowedFile(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for i := range b.N {
-				if _, err := Apply(root, "", imgs[i%2]); err != nil {
-					b.Fatal(err)
+				res, err := Apply(root, "", imgs[i%2])
+				if err != nil || len(res.Changes) != 1 {
+					b.Fatalf("Apply = %d changes, skipped %+v, %v", len(res.Changes), res.Skipped, err)
 				}
 			}
 		})
