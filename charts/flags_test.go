@@ -61,6 +61,13 @@ func TestFlagsFollowValues(t *testing.T) {
 		if !slices.Contains(ctl.Spec.Template.Spec.Containers[0].Args, "--no-cross-namespace-refs") {
 			t.Errorf("controller: args %v lack --no-cross-namespace-refs", ctl.Spec.Template.Spec.Containers[0].Args)
 		}
+		ctlFlags := argFlags(ctl.Spec.Template.Spec.Containers[0].Args)
+		if ctlFlags["--setter-max-file-bytes"] != "1048576" || ctlFlags["--setter-max-file-nodes"] != "100000" {
+			t.Errorf("controller: setter limits %q, %q, want 1048576, 100000", ctlFlags["--setter-max-file-bytes"], ctlFlags["--setter-max-file-nodes"])
+		}
+		if v := ctl.Spec.Template.Spec.Volumes; len(v) != 1 || v[0].EmptyDir == nil || v[0].EmptyDir.SizeLimit == nil || v[0].EmptyDir.SizeLimit.String() != "2Gi" {
+			t.Errorf("controller: volumes %+v, want the clones' emptyDir with sizeLimit 2Gi", v)
+		}
 		for _, c := range []corev1.Container{w.container, ctl.Spec.Template.Spec.Containers[0]} {
 			checkCommonFlags(t, c, ns)
 		}
