@@ -5,9 +5,11 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -109,21 +111,36 @@ func TestOperationsTimeOutOverSSH(t *testing.T) {
 	}
 	identity, _ := sshKeyPEM(t, clientKey, "")
 	// Update opens one SSH connection per operation: list, clone, push;
-	// after a lost race: list (did the push land?), list, fetch.
+	// after a lost race: list (did the push land?), list, fetch. A stalled
+	// connection gets no answer at all, or the first bytes of it: 1,000
+	// stop inside the SSH handshake, 64 KiB inside the pack of the
+	// repository's 256 KiB of incompressible data.
+	blob := make([]byte, 256<<10)
+	if _, err := rand.Read(blob); err != nil {
+		t.Fatal(err)
+	}
+	seed := fstest.MapFS{"blob.bin": &fstest.MapFile{Data: blob}}
 	for _, tc := range []struct {
 		stalledOp
-		conn int
+		conn, after int
 	}{
-		{stalledOp{"list", pushOurs}, 1},
-		{stalledOp{"clone", pushOurs}, 2},
-		{stalledOp{"push", pushOurs}, 3},
-		{stalledOp{"fetch", loseFirstRace}, 6},
+		{stalledOp{"list", pushOurs}, 1, 0},
+		{stalledOp{"clone", pushOurs}, 2, 0},
+		{stalledOp{"clone", pushOurs}, 2, 1000},
+		{stalledOp{"clone", pushOurs}, 2, 64 << 10},
+		{stalledOp{"push", pushOurs}, 3, 0},
+		{stalledOp{"fetch", loseFirstRace}, 6, 0},
 	} {
-		t.Run(tc.op, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s after %d bytes", tc.op, tc.after), func(t *testing.T) {
 			srv := testenv.NewGitServer(t)
-			srv.CreateRepo(t, "fleet", nil)
+			srv.CreateRepo(t, "fleet", seed)
 			sshd := newSSHGitServer(t, srv, clientPub)
-			pit := testenv.NewTarpit(t, sshd.addr, func(n int) bool { return n == tc.conn })
+			pit := testenv.NewTarpit(t, sshd.addr, func(n int) int {
+				if n == tc.conn {
+					return tc.after
+				}
+				return testenv.Forward
+			})
 			checkGoroutinesWhileServing(t)
 			auth := gitrepo.Auth{
 				SSHPrivateKey: identity,

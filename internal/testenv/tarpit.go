@@ -15,13 +15,14 @@ import (
 // Tarpit is a TCP listener on 127.0.0.1 in front of a server: it forwards
 // connections byte for byte, except those it is told to stall, which it
 // accepts and then never answers (it reads nothing and writes nothing),
-// as a hung or hostile server does. It starts no goroutine per stalled
-// connection, so a goroutine check made while it is still open sees only
-// the client's goroutines.
+// or whose server answer it cuts off after some bytes, as a hung or
+// hostile server does. A stalled connection keeps no goroutine of its own
+// once the client gives up, so a goroutine check made while the tarpit is
+// still open sees only the client's goroutines.
 type Tarpit struct {
 	ln     net.Listener
 	target string
-	stall  func(n int) bool
+	plan   func(n int) int
 
 	mu      sync.Mutex
 	n       int
@@ -31,17 +32,21 @@ type Tarpit struct {
 	wg      sync.WaitGroup
 }
 
+// Forward is the plan of a Tarpit connection that is not stalled.
+const Forward = -1
+
 // NewTarpit starts a tarpit in front of target ("127.0.0.1:PORT"; "" for
-// none, then every connection stalls). stall(n) says whether the n-th
-// connection (from 1) stalls. It is closed, with every connection, in
-// t.Cleanup.
-func NewTarpit(t testing.TB, target string, stall func(n int) bool) *Tarpit {
+// none, then every connection stalls at once). plan(n) says what happens to
+// the n-th connection (from 1): Forward; 0, never answered; k > 0, the
+// first k bytes of the server's answer pass, then nothing more. It is
+// closed, with every connection, in t.Cleanup.
+func NewTarpit(t testing.TB, target string, plan func(n int) int) *Tarpit {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("testenv: tarpit: listen: %v", err)
 	}
-	p := &Tarpit{ln: ln, target: target, stall: stall}
+	p := &Tarpit{ln: ln, target: target, plan: plan}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -67,12 +72,15 @@ func (p *Tarpit) accept() {
 		}
 		p.mu.Lock()
 		p.n++
-		stall := p.target == "" || p.stall == nil || p.stall(p.n)
-		if stall {
+		after := 0
+		if p.target != "" && p.plan != nil {
+			after = p.plan(p.n)
+		}
+		if after != Forward {
 			p.stalled++
 		}
 		p.mu.Unlock()
-		if stall {
+		if after == 0 {
 			p.keep(c)
 			continue
 		}
@@ -85,9 +93,20 @@ func (p *Tarpit) accept() {
 			return
 		}
 		p.wg.Add(2)
-		go p.pump(s, c)
-		go p.pump(c, s)
+		go p.pump(s, c) // the client's requests, always
+		if after == Forward {
+			go p.pump(c, s)
+		} else {
+			go p.pumpSome(c, s, after)
+		}
 	}
+}
+
+// pumpSome copies n bytes of the server's answer, then stops reading it
+// and leaves both connections open: the client waits for the rest.
+func (p *Tarpit) pumpSome(dst, src net.Conn, n int) {
+	defer p.wg.Done()
+	_, _ = io.CopyN(dst, src, int64(n))
 }
 
 // keep remembers connections to close at cleanup, or closes them now
