@@ -284,3 +284,20 @@ func BenchmarkWorstAllowedFile(b *testing.B) {
 		})
 	}
 }
+
+// FuzzNodeBound checks that nodeBound is never below the nodes the
+// parser returns, for any input (up to its first invalid document).
+func FuzzNodeBound(f *testing.F) {
+	for _, seed := range fuzzSeeds(f) {
+		f.Add(seed)
+	}
+	for _, s := range []string{"[:]", "{a}", "? \n", "---\n---", "- a:\n- b:", `{"a":b}`, "a:\u2028b:", "&x [*x,*x]"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		defer func() { _ = recover() }() // parser panics are FuzzApply's concern
+		if got, bound := allNodes(t, in), nodeBound(in); got > bound {
+			t.Fatalf("parser built %d nodes, bound %d, for %q", got, bound, in)
+		}
+	})
+}
