@@ -2,7 +2,6 @@ package gitrepo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -64,14 +63,13 @@ func (r *remote) start(ctx context.Context) *operation {
 // operation that failed once its own deadline passed timed out, whatever
 // go-git made of the broken connection; the cause then says which limit.
 // The connection's deadline can fire a moment before the context's timer,
-// so the clock is asked, not only the context.
+// so the clock is asked, not the context.
 func (o *operation) classify(err error) (kind, cause error) {
-	kind = classifyTransport(err)
 	deadline, _ := o.ctx.Deadline()
-	if o.parent.Err() == nil && (errors.Is(kind, ErrTimeout) || !time.Now().Before(deadline)) {
+	if o.parent.Err() == nil && !time.Now().Before(deadline) {
 		return ErrTimeout, fmt.Errorf("no answer within the %s timeout: %w", o.timeout, err)
 	}
-	return kind, err
+	return classifyTransport(err), err
 }
 
 // deadlineDialer dials as go-git would without a proxy (honouring the

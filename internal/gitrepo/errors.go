@@ -29,7 +29,7 @@ var (
 	// the caller's deadline): the server accepted the connection but did
 	// not answer, or stalled mid-transfer. It wraps ErrUnreachable, so it
 	// is transient too.
-	ErrTimeout = fmt.Errorf("%w: no answer in time", ErrUnreachable)
+	ErrTimeout = fmt.Errorf("%w: timed out", ErrUnreachable)
 	// ErrPushRejected: the server refused the push for a reason other than a
 	// concurrent update (pre-receive hook, protected branch, ...).
 	ErrPushRejected = errors.New("git push rejected")
