@@ -28,7 +28,7 @@ const configNamespace = "imagegate-system"
 var spelledOut = map[string]map[string]string{
 	"imagegate-controller": {
 		"--concurrent": "4", "--log-format": "json", "--log-level": "info", "--verified-ttl": "12h",
-		"--setter-max-file-bytes": "4194304", "--setter-max-file-nodes": "400000",
+		"--setter-max-file-bytes": "4194304", "--setter-max-file-nodes": "400000", "--git-timeout-max": "5m",
 	},
 	"imagegate-webhook": {
 		"--log-format": "json", "--log-level": "info", "--verified-ttl": "12h",

@@ -62,6 +62,9 @@ func TestFlagsFollowValues(t *testing.T) {
 			t.Errorf("controller: args %v lack --no-cross-namespace-refs", ctl.Spec.Template.Spec.Containers[0].Args)
 		}
 		ctlFlags := argFlags(ctl.Spec.Template.Spec.Containers[0].Args)
+		if ctlFlags["--git-timeout-max"] != "2m" {
+			t.Errorf("controller: --git-timeout-max %q, want 2m", ctlFlags["--git-timeout-max"])
+		}
 		if ctlFlags["--setter-max-file-bytes"] != "1048576" || ctlFlags["--setter-max-file-nodes"] != "100000" {
 			t.Errorf("controller: setter limits %q, %q, want 1048576, 100000", ctlFlags["--setter-max-file-bytes"], ctlFlags["--setter-max-file-nodes"])
 		}

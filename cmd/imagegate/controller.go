@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -31,6 +32,7 @@ type controllerFlags struct {
 	noCrossNSRefs bool
 	kubeconfig    string
 	setterLimits  setters.Limits
+	maxGitTimeout time.Duration
 }
 
 func runController(ctx context.Context, args []string, _, stderr io.Writer) int {
@@ -45,6 +47,7 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) int 
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster or $KUBECONFIG)")
 	fs.IntVar(&f.setterLimits.MaxFileBytes, "setter-max-file-bytes", setters.DefaultLimits.MaxFileBytes, "largest file with an image policy marker that is parsed; larger ones are skipped with a Warning event")
 	fs.IntVar(&f.setterLimits.MaxFileNodes, "setter-max-file-nodes", setters.DefaultLimits.MaxFileNodes, "most YAML nodes (bounded before parsing) in a file with an image policy marker; larger ones are skipped with a Warning event")
+	fs.DurationVar(&f.maxGitTimeout, "git-timeout-max", 5*time.Minute, "cap on a GitRepository's spec.timeout, the deadline of each Git operation (0: no cap)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -95,6 +98,7 @@ func startController(ctx context.Context, f controllerFlags) error {
 	rec := &gate.Reconciler{
 		NoCrossNamespaceRefs: f.noCrossNSRefs,
 		Setters:              budget,
+		MaxGitTimeout:        f.maxGitTimeout,
 		Client:               mgr.GetClient(),
 		Checker:              checker,
 		Records:              records.NewStore(mgr.GetClient(), mgr.GetClient(), checker.TTL, nil),

@@ -45,37 +45,51 @@ func TestOverBudgetFileIsSkippedWithAWarning(t *testing.T) {
 }
 
 // TestGitDeadlineFromGitRepository: the GitRepository's spec.timeout
-// bounds each Git operation; against a server that accepts and never
-// answers, the reconcile fails (transient, retried) with a message naming
-// the operation and the timeout instead of blocking its worker.
+// bounds each Git operation, up to the controller's --git-timeout-max;
+// against a server that accepts and never answers, the reconcile fails
+// (transient, retried) with a message naming the operation and the
+// timeout instead of blocking its worker.
 func TestGitDeadlineFromGitRepository(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, "web")
-	w.publishSigned("web", "v1")
-	pit := testenv.NewTarpit(t, "", nil)
-	var repo sourcev1.GitRepository
-	if err := cp.Client.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "fleet"}, &repo); err != nil {
-		t.Fatal(err)
-	}
-	repo.Spec.URL = "http://" + pit.Addr() + "/fleet.git"
-	repo.Spec.Timeout = &metav1.Duration{Duration: time.Second}
-	if err := cp.Client.Update(ctx, &repo); err != nil {
-		t.Fatal(err)
-	}
+	for _, tc := range []struct {
+		name          string
+		timeout, max  time.Duration
+		wantInMessage string
+	}{
+		{"spec.timeout", time.Second, 0, "within the 1s timeout"},
+		{"spec.timeout over the cap", 59 * time.Minute, time.Second, "within the 1s timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			w := newWorld(t, "web")
+			w.rec.MaxGitTimeout = tc.max
+			w.publishSigned("web", "v1")
+			pit := testenv.NewTarpit(t, "", nil)
+			var repo sourcev1.GitRepository
+			if err := cp.Client.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "fleet"}, &repo); err != nil {
+				t.Fatal(err)
+			}
+			repo.Spec.URL = "http://" + pit.Addr() + "/fleet.git"
+			repo.Spec.Timeout = &metav1.Duration{Duration: tc.timeout}
+			if err := cp.Client.Update(ctx, &repo); err != nil {
+				t.Fatal(err)
+			}
 
-	if _, err := w.reconcile(); err == nil {
-		t.Fatal("reconcile against a tarpit succeeded")
-	}
-	c := condition(w.gate(), igv1.ReadyCondition)
-	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != igv1.ReasonGitOperationFailed ||
-		!strings.Contains(c.Message, "git list") || !strings.Contains(c.Message, "within the 1s timeout") {
-		t.Fatalf("Ready: %+v, want False/GitOperationFailed naming the list and the 1s timeout", c)
-	}
-	if s := condition(w.gate(), igv1.StalledCondition); s != nil {
-		t.Errorf("Stalled: %+v; a timeout is transient", s)
-	}
-	if pit.Stalled() != 1 {
-		t.Errorf("%d connections to the tarpit, want 1", pit.Stalled())
+			if _, err := w.reconcile(); err == nil {
+				t.Fatal("reconcile against a tarpit succeeded")
+			}
+			c := condition(w.gate(), igv1.ReadyCondition)
+			if c == nil || c.Status != metav1.ConditionFalse || c.Reason != igv1.ReasonGitOperationFailed ||
+				!strings.Contains(c.Message, "git list") || !strings.Contains(c.Message, tc.wantInMessage) {
+				t.Fatalf("Ready: %+v, want False/GitOperationFailed naming the list and %q", c, tc.wantInMessage)
+			}
+			if s := condition(w.gate(), igv1.StalledCondition); s != nil {
+				t.Errorf("Stalled: %+v; a timeout is transient", s)
+			}
+			if pit.Stalled() != 1 {
+				t.Errorf("%d connections to the tarpit, want 1", pit.Stalled())
+			}
+		})
 	}
 }

@@ -39,6 +39,10 @@ type Reconciler struct {
 	// Setters bounds what setter rewriting parses, shared by all
 	// reconciles; default setters.DefaultLimits.
 	Setters *setters.Budget
+	// MaxGitTimeout caps a GitRepository's spec.timeout, which its owner
+	// sets: without a cap a tenant's hung server could hold a reconcile
+	// worker for hours. Zero means no cap.
+	MaxGitTimeout time.Duration
 }
 
 // GitWriter writes one change to a repository (gitrepo.Update).

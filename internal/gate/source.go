@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -50,6 +51,9 @@ func (r *Reconciler) source(ctx context.Context, g *igv1.ImageGate) (gitrepo.Con
 		// Each Git operation gets it on its own, as source-controller's
 		// clones do; unset means gitrepo.DefaultTimeout, Flux's 60s.
 		cfg.Timeout = repo.Spec.Timeout.Duration
+	}
+	if r.MaxGitTimeout > 0 {
+		cfg.Timeout = min(cmp.Or(cfg.Timeout, gitrepo.DefaultTimeout), r.MaxGitTimeout)
 	}
 	cfg.CheckoutBranch = checkoutBranch(g, &repo)
 	if cfg.CheckoutBranch == "" {
