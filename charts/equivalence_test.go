@@ -26,7 +26,10 @@ const configNamespace = "imagegate-system"
 // at the binary's defaults, with those defaults: a flag the chart drops,
 // adds or changes by accident fails TestMatchesConfig.
 var spelledOut = map[string]map[string]string{
-	"imagegate-controller": {"--concurrent": "4", "--log-format": "json", "--log-level": "info", "--verified-ttl": "12h"},
+	"imagegate-controller": {
+		"--concurrent": "4", "--log-format": "json", "--log-level": "info", "--verified-ttl": "12h",
+		"--setter-max-file-bytes": "4194304", "--setter-max-file-nodes": "400000", "--git-timeout-max": "5m",
+	},
 	"imagegate-webhook": {
 		"--log-format": "json", "--log-level": "info", "--verified-ttl": "12h",
 		"--exempt-namespaces": "kube-system," + configNamespace,

@@ -64,6 +64,16 @@ func TestFlagsFollowValues(t *testing.T) {
 		if f := argFlags(ctl.Spec.Template.Spec.Containers[0].Args); f["--policy-resync"] != "90s" || f["--watch-configs-label-selector"] != "reconcile.fluxcd.io/watch=Enabled" {
 			t.Errorf("controller: --policy-resync %q --watch-configs-label-selector %q", f["--policy-resync"], f["--watch-configs-label-selector"])
 		}
+		ctlFlags := argFlags(ctl.Spec.Template.Spec.Containers[0].Args)
+		if ctlFlags["--git-timeout-max"] != "2m" {
+			t.Errorf("controller: --git-timeout-max %q, want 2m", ctlFlags["--git-timeout-max"])
+		}
+		if ctlFlags["--setter-max-file-bytes"] != "1048576" || ctlFlags["--setter-max-file-nodes"] != "100000" {
+			t.Errorf("controller: setter limits %q, %q, want 1048576, 100000", ctlFlags["--setter-max-file-bytes"], ctlFlags["--setter-max-file-nodes"])
+		}
+		if v := ctl.Spec.Template.Spec.Volumes; len(v) != 1 || v[0].EmptyDir == nil || v[0].EmptyDir.SizeLimit == nil || v[0].EmptyDir.SizeLimit.String() != "2Gi" {
+			t.Errorf("controller: volumes %+v, want the clones' emptyDir with sizeLimit 2Gi", v)
+		}
 		for _, c := range []corev1.Container{w.container, ctl.Spec.Template.Spec.Containers[0]} {
 			checkCommonFlags(t, c, ns)
 		}

@@ -75,6 +75,11 @@ func checkWiring(t *testing.T, dir, certMode string) {
 	if !slices.Contains(ctl.Spec.Template.Spec.Containers[0].Args, "--leader-elect") {
 		t.Errorf("controller: args %v lack --leader-elect", ctl.Spec.Template.Spec.Containers[0].Args)
 	}
+	// The clones' emptyDir is bounded, or a repository could fill the
+	// node's disk.
+	if v := ctl.Spec.Template.Spec.Volumes; len(v) != 1 || v[0].EmptyDir == nil || v[0].EmptyDir.SizeLimit == nil || v[0].EmptyDir.SizeLimit.IsZero() {
+		t.Errorf("controller: volumes %+v, want the clones' emptyDir with a sizeLimit", v)
+	}
 }
 
 // checkCertVolume: self-managed certificates are written by the webhook

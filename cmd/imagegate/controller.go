@@ -23,6 +23,7 @@ import (
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/scheme"
 	"github.com/imagegate/imagegate/internal/secrets"
+	"github.com/imagegate/imagegate/internal/setters"
 	"github.com/imagegate/imagegate/internal/trust"
 )
 
@@ -36,6 +37,8 @@ type controllerFlags struct {
 	policyResync  time.Duration
 	watchSecrets  labels.Selector // nil: watch no Secret
 	recordGC      recordgc.Options
+	setterLimits  setters.Limits
+	maxGitTimeout time.Duration
 }
 
 func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, error) {
@@ -53,6 +56,9 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 	fs.StringVar(&watch, "watch-configs-label-selector", "", "also watch the Secrets this label selector matches and recompile the trust policies that read one when it changes, e.g. "+secrets.WatchLabel+" (Flux's convention); needs list and watch on Secrets (default: watch none)")
 	fs.DurationVar(&f.recordGC.Interval, "record-gc-interval", recordgc.DefaultInterval, "how often the leader deletes ImageVerifications that approve nothing any more")
 	fs.DurationVar(&f.recordGC.Grace, "record-gc-grace", recordgc.DefaultGrace, "how long after an ImageVerification stopped approving it is deleted")
+	fs.IntVar(&f.setterLimits.MaxFileBytes, "setter-max-file-bytes", setters.DefaultLimits.MaxFileBytes, "largest file with an image policy marker that is parsed; larger ones are skipped with a Warning event")
+	fs.IntVar(&f.setterLimits.MaxFileNodes, "setter-max-file-nodes", setters.DefaultLimits.MaxFileNodes, "most YAML nodes (bounded before parsing) in a file with an image policy marker; larger ones are skipped with a Warning event")
+	fs.DurationVar(&f.maxGitTimeout, "git-timeout-max", 5*time.Minute, "cap on a GitRepository's spec.timeout, the deadline of each Git operation (0: no cap)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -79,6 +85,10 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) int 
 		return exitUsage
 	}
 	if err := f.common.validate(); err != nil {
+		fmt.Fprintf(stderr, "imagegate controller: %v\n", err)
+		return exitUsage
+	}
+	if _, err := setters.NewBudget(f.setterLimits); err != nil {
 		fmt.Fprintf(stderr, "imagegate controller: %v\n", err)
 		return exitUsage
 	}
@@ -131,8 +141,14 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 	if err := registerAll(registerer, checker.Collectors(reg.Requests)); err != nil {
 		return err
 	}
+	budget, err := setters.NewBudget(f.setterLimits)
+	if err != nil {
+		return err
+	}
 	rec := &gate.Reconciler{
 		NoCrossNamespaceRefs: f.noCrossNSRefs,
+		Setters:              budget,
+		MaxGitTimeout:        f.maxGitTimeout,
 		Client:               mgr.GetClient(),
 		Secrets:              mgr.GetAPIReader(),
 		Checker:              checker,

@@ -36,8 +36,8 @@ func (r *Reconciler) writeToGit(ctx context.Context, rn *run, cfg gitrepo.Config
 		path = filepath.Clean(u.Path)
 	}
 	var applied setters.Result
-	change := func(_ context.Context, dir string) (string, bool, error) {
-		res, err := setters.Apply(dir, path, images)
+	change := func(ctx context.Context, dir string) (string, bool, error) {
+		res, err := r.setterBudget().Apply(ctx, dir, path, images)
 		applied = res
 		if err != nil {
 			return "", false, fmt.Errorf("rewriting %s: %w", path, err)
@@ -64,6 +64,13 @@ func (r *Reconciler) writeToGit(ctx context.Context, rn *run, cfg gitrepo.Config
 		r.event(rn.gate, "Normal", "Committed", "pushed %s to %s: %s", short(res.Commit), branchOf(cfg), changedImages(applied, byPolicy))
 	}
 	return nil
+}
+
+func (r *Reconciler) setterBudget() *setters.Budget {
+	if r.Setters != nil {
+		return r.Setters
+	}
+	return setters.DefaultBudget()
 }
 
 func (r *Reconciler) reportSkipped(g *igv1.ImageGate, res setters.Result) {

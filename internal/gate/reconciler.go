@@ -17,6 +17,7 @@ import (
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/gitrepo"
 	"github.com/imagegate/imagegate/internal/records"
+	"github.com/imagegate/imagegate/internal/setters"
 )
 
 // Reconciler reconciles ImageGates.
@@ -40,6 +41,13 @@ type Reconciler struct {
 	// RetryInterval bounds the wait before a blocked or failed selection is
 	// tried again; default 30s.
 	RetryInterval time.Duration
+	// Setters bounds what setter rewriting parses, shared by all
+	// reconciles; default setters.DefaultLimits.
+	Setters *setters.Budget
+	// MaxGitTimeout caps a GitRepository's spec.timeout, which its owner
+	// sets: without a cap a tenant's hung server could hold a reconcile
+	// worker for hours. Zero means no cap.
+	MaxGitTimeout time.Duration
 }
 
 // GitWriter writes one change to a repository (gitrepo.Update).

@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -46,6 +47,14 @@ func (r *Reconciler) source(ctx context.Context, g *igv1.ImageGate) (gitrepo.Con
 		return cfg, failed(igv1.ReasonInvalidSource, fmt.Errorf("reading GitRepository %s/%s: %w", ns, ref.Name, err))
 	}
 	cfg.URL = repo.Spec.URL
+	if repo.Spec.Timeout != nil {
+		// Each Git operation gets it on its own, as source-controller's
+		// clones do; unset means gitrepo.DefaultTimeout, Flux's 60s.
+		cfg.Timeout = repo.Spec.Timeout.Duration
+	}
+	if r.MaxGitTimeout > 0 {
+		cfg.Timeout = min(cmp.Or(cfg.Timeout, gitrepo.DefaultTimeout), r.MaxGitTimeout)
+	}
 	cfg.CheckoutBranch = checkoutBranch(g, &repo)
 	if cfg.CheckoutBranch == "" {
 		return cfg, stalled(igv1.ReasonInvalidSource, "GitRepository %s/%s checks out a tag, semver or commit; set spec.git.checkout.ref.branch", ns, ref.Name)

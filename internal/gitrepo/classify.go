@@ -25,7 +25,7 @@ func classifyTransport(err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		// The caller's deadline ran out while talking to the server: for the
 		// caller this is a server too slow to answer, a transient failure.
-		return ErrUnreachable
+		return ErrTimeout
 	case errors.Is(err, transport.ErrAuthenticationRequired),
 		errors.Is(err, transport.ErrAuthorizationFailed),
 		errors.Is(err, transport.ErrInvalidAuthMethod):
@@ -62,9 +62,10 @@ func classifyCause(err error) error {
 		return ErrAuth
 	case isSSHAuthFailure(err):
 		return ErrAuth
-	case errors.As(err, &dnsErr), errors.As(err, &opErr):
-		return ErrUnreachable
 	case errors.As(err, &netErr) && netErr.Timeout():
+		// A connection deadline (see deadline.go) or a dial timeout.
+		return ErrTimeout
+	case errors.As(err, &dnsErr), errors.As(err, &opErr):
 		return ErrUnreachable
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		// The connection ended before the server answered: it went away

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -41,6 +42,9 @@ type Config struct {
 	Signer Signer    // optional
 
 	MaxAttempts int // default DefaultMaxAttempts
+	// Timeout bounds each network operation (list, clone, fetch, push) on
+	// its own, connection included; default DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Change rewrites files in dir (the worktree root) and returns the commit
@@ -64,6 +68,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
 	}
 	return c
 }

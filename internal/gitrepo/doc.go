@@ -5,7 +5,7 @@
 //
 // It owns transport authentication (mapped from Flux GitRepository secrets),
 // commit signing (OpenPGP and SSH), and the classification of Git failures
-// into sentinel errors (ErrAuth, ErrBranchNotFound, ErrUnreachable,
+// into sentinel errors (ErrAuth, ErrBranchNotFound, ErrUnreachable, ErrTimeout,
 // ErrPushRejected, ErrNonFastForward, ...) that callers map to conditions.
 //
 // It knows nothing about Kubernetes, images or verification: it must not

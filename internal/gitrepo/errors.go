@@ -25,6 +25,11 @@ var (
 	// ErrUnreachable: the server could not be reached or did not answer in
 	// time (connection refused, DNS, timeouts, HTTP 5xx); worth retrying.
 	ErrUnreachable = errors.New("git server unreachable")
+	// ErrTimeout: an operation did not finish within Config.Timeout (or
+	// the caller's deadline): the server accepted the connection but did
+	// not answer, or stalled mid-transfer. It wraps ErrUnreachable, so it
+	// is transient too.
+	ErrTimeout = fmt.Errorf("%w: timed out", ErrUnreachable)
 	// ErrPushRejected: the server refused the push for a reason other than a
 	// concurrent update (pre-receive hook, protected branch, ...).
 	ErrPushRejected = errors.New("git push rejected")
@@ -92,6 +97,8 @@ func hintFor(kind error) string {
 		return "check the GitRepository URL"
 	case errors.Is(kind, ErrBranchNotFound):
 		return "check the checkout branch; it must exist on the remote"
+	case errors.Is(kind, ErrTimeout):
+		return "transient; retry later, or raise the GitRepository's spec.timeout for a slow server"
 	case errors.Is(kind, ErrUnreachable):
 		return "transient; retry later"
 	case errors.Is(kind, ErrPushRejected):

@@ -21,12 +21,11 @@ const maxServerMessage = 4 << 10
 // otherwise a refusal in the server's report is ErrPushRejected.
 func (u *updater) pushBranch(ctx context.Context, commit plumbing.Hash) error {
 	dst := plumbing.NewBranchReferenceName(u.cfg.PushBranch)
-	said, err := u.ws.push(ctx, config.RefSpec(u.ws.local.String()+":"+dst.String()), u.cfg.PushOptions)
+	said, kind, err := u.ws.push(ctx, config.RefSpec(u.ws.local.String()+":"+dst.String()), u.cfg.PushOptions)
 	if err == nil {
 		return nil
 	}
-	e := &Error{Op: "push", URL: u.ws.remote.display, Branch: u.cfg.PushBranch, Err: err, Remote: said}
-	e.Kind = classifyTransport(err)
+	e := &Error{Op: "push", URL: u.ws.remote.display, Branch: u.cfg.PushBranch, Kind: kind, Err: err, Remote: said}
 	// A server that went away mid-push (ErrUnreachable) may have applied
 	// the push before it did: look before calling it a failure.
 	if ctx.Err() != nil || (e.Kind != nil && !errors.Is(e.Kind, ErrUnreachable)) {
@@ -76,11 +75,10 @@ func (u *updater) pushRefspec(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	said, err := u.ws.push(ctx, rs, u.cfg.PushOptions)
+	said, kind, err := u.ws.push(ctx, rs, u.cfg.PushOptions)
 	if err == nil {
 		return nil
 	}
-	kind := classifyTransport(err)
 	if kind == nil {
 		kind = ErrPushRejected
 	}
@@ -88,21 +86,26 @@ func (u *updater) pushRefspec(ctx context.Context) error {
 }
 
 // push sends one refspec and returns what the server said on the side band
-// (hook output) along with the error.
-func (w *workspace) push(ctx context.Context, rs config.RefSpec, options map[string]string) (string, error) {
-	said := &boundedBuffer{limit: maxServerMessage}
-	err := w.repo.PushContext(ctx, &git.PushOptions{
-		RemoteName: git.DefaultRemoteName,
-		RefSpecs:   []config.RefSpec{rs},
-		Auth:       w.remote.auth,
-		CABundle:   w.remote.caBundle,
-		Progress:   said,
-		Options:    options,
+// (hook output) along with the error's transport classification (nil when
+// unclassified) and the error.
+func (w *workspace) push(ctx context.Context, rs config.RefSpec, options map[string]string) (said string, kind, err error) {
+	op := w.remote.start(ctx)
+	defer op.cancel()
+	buf := &boundedBuffer{limit: maxServerMessage}
+	err = w.repo.PushContext(op.ctx, &git.PushOptions{
+		RemoteName:   git.DefaultRemoteName,
+		RefSpecs:     []config.RefSpec{rs},
+		Auth:         w.remote.auth,
+		CABundle:     w.remote.caBundle,
+		ProxyOptions: op.proxy,
+		Progress:     buf,
+		Options:      options,
 	})
-	if errors.Is(err, git.NoErrAlreadyUpToDate) {
-		err = nil
+	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return buf.message(), nil, nil
 	}
-	return said.message(), err
+	kind, err = op.classify(err)
+	return buf.message(), kind, err
 }
 
 // boundedBuffer keeps the first limit bytes written to it.

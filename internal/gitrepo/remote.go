@@ -32,11 +32,13 @@ type remote struct {
 	display  string // for messages
 	auth     transport.AuthMethod
 	caBundle []byte
+	timeout  time.Duration // per operation
+	ssh      bool          // needs the deadline dialer (deadline.go)
 }
 
 // newRemote prepares the endpoint. scratch is a private directory outside
 // the worktree where the known_hosts file can be written.
-func newRemote(rawURL string, a Auth, scratch string) (*remote, error) {
+func newRemote(rawURL string, a Auth, timeout time.Duration, scratch string) (*remote, error) {
 	ep, err := transport.NewEndpoint(rawURL)
 	if err != nil {
 		// The parser's message quotes the whole URL, password included.
@@ -44,7 +46,7 @@ func newRemote(rawURL string, a Auth, scratch string) (*remote, error) {
 	}
 	// Only HTTP(S) URLs are rebuilt (to drop credentials): rebuilding an
 	// scp-like SSH address would turn its relative path into an absolute one.
-	r := &remote{url: rawURL, display: redactURL(rawURL)}
+	r := &remote{url: rawURL, display: redactURL(rawURL), timeout: timeout}
 	switch ep.Protocol {
 	case "http", "https":
 		// Credentials in the URL are used like source-controller does when the
@@ -58,6 +60,7 @@ func newRemote(rawURL string, a Auth, scratch string) (*remote, error) {
 		r.caBundle = a.CAFile
 		r.auth, err = httpAuth(a)
 	case "ssh":
+		r.ssh = true
 		r.auth, err = sshAuth(ep, a, scratch)
 	default:
 		// file:// and local paths are refused too: a tenant's URL must not
@@ -132,10 +135,13 @@ func (a *sshTimeoutAuth) ClientConfig() (*ssh.ClientConfig, error) {
 
 // heads lists the remote's branches (one round trip, no objects).
 func (r *remote) heads(ctx context.Context) (map[string]plumbing.Hash, error) {
+	op := r.start(ctx)
+	defer op.cancel()
 	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: git.DefaultRemoteName, URLs: []string{r.url}})
-	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: r.auth, CABundle: r.caBundle})
+	refs, err := rem.ListContext(op.ctx, &git.ListOptions{Auth: r.auth, CABundle: r.caBundle, ProxyOptions: op.proxy})
 	if err != nil {
-		return nil, &Error{Op: "list", URL: r.display, Kind: classifyTransport(err), Err: err}
+		kind, cause := op.classify(err)
+		return nil, &Error{Op: "list", URL: r.display, Kind: kind, Err: cause}
 	}
 	heads := make(map[string]plumbing.Hash, len(refs))
 	for _, ref := range refs {

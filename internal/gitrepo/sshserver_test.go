@@ -25,6 +25,7 @@ import (
 type sshGitServer struct {
 	addr       string
 	knownHosts []byte // a known_hosts line for the server's host key
+	hostKey    ssh.PublicKey
 	git        *testenv.GitServer
 	home       string
 }
@@ -52,7 +53,7 @@ func newSSHGitServer(t *testing.T, git *testenv.GitServer, authorized ssh.Public
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sshGitServer{addr: ln.Addr().String(), git: git, home: t.TempDir()}
+	s := &sshGitServer{addr: ln.Addr().String(), git: git, home: t.TempDir(), hostKey: hostSigner.PublicKey()}
 	s.knownHosts = []byte(knownhosts.Line([]string{knownhosts.Normalize(s.addr)}, hostSigner.PublicKey()) + "\n")
 
 	var wg sync.WaitGroup

@@ -37,17 +37,20 @@ func (w *workspace) checkout(ctx context.Context, base string) error {
 }
 
 func (w *workspace) clone(ctx context.Context, base string) error {
-	repo, err := git.PlainCloneContext(ctx, w.dir, false, &git.CloneOptions{
+	op := w.remote.start(ctx)
+	defer op.cancel()
+	repo, err := git.PlainCloneContext(op.ctx, w.dir, false, &git.CloneOptions{
 		URL:           w.remote.url,
 		Auth:          w.remote.auth,
 		CABundle:      w.remote.caBundle,
+		ProxyOptions:  op.proxy,
 		ReferenceName: plumbing.NewBranchReferenceName(base),
 		SingleBranch:  true,
 		Depth:         1,
 		Tags:          git.NoTags,
 	})
 	if err != nil {
-		return w.opError("clone", base, err)
+		return w.opError(op, "clone", base, err)
 	}
 	head, err := repo.Head()
 	if err != nil {
@@ -59,16 +62,19 @@ func (w *workspace) clone(ctx context.Context, base string) error {
 
 func (w *workspace) refresh(ctx context.Context, base string) error {
 	tracking := plumbing.NewRemoteReferenceName(git.DefaultRemoteName, base)
-	err := w.repo.FetchContext(ctx, &git.FetchOptions{
-		RefSpecs: []config.RefSpec{config.RefSpec("+" + plumbing.NewBranchReferenceName(base).String() + ":" + tracking.String())},
-		Auth:     w.remote.auth,
-		CABundle: w.remote.caBundle,
-		Depth:    1,
-		Tags:     git.NoTags,
-		Force:    true,
+	op := w.remote.start(ctx)
+	defer op.cancel()
+	err := w.repo.FetchContext(op.ctx, &git.FetchOptions{
+		RefSpecs:     []config.RefSpec{config.RefSpec("+" + plumbing.NewBranchReferenceName(base).String() + ":" + tracking.String())},
+		Auth:         w.remote.auth,
+		CABundle:     w.remote.caBundle,
+		ProxyOptions: op.proxy,
+		Depth:        1,
+		Tags:         git.NoTags,
+		Force:        true,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return w.opError("fetch", base, err)
+		return w.opError(op, "fetch", base, err)
 	}
 	ref, err := w.repo.Reference(tracking, true)
 	if err != nil {
@@ -122,11 +128,11 @@ func normalizeMessage(m string) string {
 	return strings.TrimRight(m, " \t\n") + "\n"
 }
 
-func (w *workspace) opError(op, branch string, err error) error {
-	kind := classifyTransport(err)
+func (w *workspace) opError(op *operation, name, branch string, err error) error {
+	kind, cause := op.classify(err)
 	var noRef git.NoMatchingRefSpecError
 	if kind == nil && (errors.Is(err, noRef) || errors.Is(err, plumbing.ErrReferenceNotFound)) {
 		kind = ErrBranchNotFound
 	}
-	return &Error{Op: op, URL: w.remote.display, Branch: branch, Kind: kind, Err: err}
+	return &Error{Op: name, URL: w.remote.display, Branch: branch, Kind: kind, Err: cause}
 }

@@ -1,6 +1,7 @@
 package setters
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -21,7 +22,18 @@ import (
 // nothing was written), or report an I/O failure; files changed before an
 // I/O failure stay changed and are listed in the returned Result, and the
 // caller should reset the worktree.
+//
+// Apply parses within DefaultLimits, sharing one Budget with every other
+// call of the package-level Apply; Budget.Apply uses other limits.
 func Apply(root, path string, images map[Policy]Image) (Result, error) {
+	return defaultBudget.Apply(context.Background(), root, path, images)
+}
+
+// Apply is the package-level Apply within b: marked files over b's limits
+// are skipped, and parsing waits while other files use the budget. If ctx
+// ends during such a wait, Apply returns its error; files already
+// written stay written, as after an I/O failure.
+func (b *Budget) Apply(ctx context.Context, root, path string, images map[Policy]Image) (Result, error) {
 	p, err := newPlan(images)
 	if err != nil {
 		return Result{}, err
@@ -39,7 +51,7 @@ func Apply(root, path string, images map[Policy]Image) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return merge(process(r, p, names))
+	return merge(process(ctx, r, p, b, names))
 }
 
 // cleanPath turns the update path into an fs.FS path inside the root.

@@ -13,7 +13,7 @@ import (
 
 const markedApp = "image: registry.example/app:v1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\n"
 
-func writeFile(t *testing.T, path, data string, mode fs.FileMode) {
+func writeFile(t testing.TB, path, data string, mode fs.FileMode) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		t.Fatal(err)
@@ -232,14 +232,14 @@ func TestApplyWriteFailureLeavesFileIntact(t *testing.T) {
 func TestApplyReportsLargeMarkedFiles(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	filler := strings.Repeat("# padding padding padding padding\n", maxFileSize/34+1)
+	filler := strings.Repeat("# padding padding padding padding\n", DefaultLimits.MaxFileBytes/34+1)
 	writeFile(t, filepath.Join(root, "big.yaml"), filler+markedApp, 0o600)
 	writeFile(t, filepath.Join(root, "big-unmarked.yaml"), filler, 0o600)
 	res, err := Apply(root, "", testImages())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Skipped) != 1 || res.Skipped[0].File != "big.yaml" || !strings.Contains(res.Skipped[0].Reason, "larger than") {
+	if len(res.Skipped) != 1 || res.Skipped[0].File != "big.yaml" || !strings.Contains(res.Skipped[0].Reason, "larger than the limit of 4194304 bytes") {
 		t.Errorf("skipped %+v, want big.yaml as too large", res.Skipped)
 	}
 	if len(res.Changes) != 0 {

@@ -42,7 +42,12 @@
 // # Files
 //
 // Every regular file under the path is read once and screened for the
-// bytes "$imagepolicy"; only marked files are parsed. Files go through an
+// bytes "$imagepolicy"; only marked files are parsed, and only within a
+// Budget (budget.go): a marked file over Limits.MaxFileBytes, or whose
+// node count, bounded before parsing (nodes.go), is over
+// Limits.MaxFileNodes, is skipped unparsed and reported, and the files
+// parsed at once, across workers and Apply calls, together stay within
+// one file's limits. Files go through an
 // os.Root, so neither a symlink nor the path argument can reach outside
 // the root, and symlinked entries are not followed at all. Files are
 // handled by up to GOMAXPROCS workers; results are merged in path order.

@@ -11,22 +11,18 @@ import (
 // token is what a file must contain to be parsed at all.
 var token = []byte(markerKey)
 
-// maxFileSize bounds what is read into memory. Kubernetes objects are far
-// smaller (etcd refuses requests over 1.5 MiB); a bigger file that holds
-// a marker is reported, not parsed.
-const maxFileSize = 16 << 20
-
-// readResult is a screened file: its bytes (the first maxFileSize+1 of
-// them when larger) and whether it holds the token.
+// readResult is a screened file: its bytes (the first limit+1 of them
+// when larger) and whether it holds the token.
 type readResult struct {
-	data     []byte
-	marked   bool
-	tooLarge bool
+	data   []byte
+	marked bool
 }
 
 // read reads base in dir into buf (reused across files) and screens it;
-// name is the file's path for messages.
-func read(dir *os.Root, base, name string, buf []byte) (readResult, error) {
+// name is the file's path for messages. At most limit+1 bytes are held in
+// memory (Limits.MaxFileBytes: a bigger marked file is skipped anyway);
+// the rest of a bigger file is screened in chunks.
+func read(dir *os.Root, base, name string, buf []byte, limit int) (readResult, error) {
 	f, err := dir.Open(base)
 	if err != nil {
 		return readResult{}, fmt.Errorf("opening %s: %w", name, err)
@@ -42,20 +38,19 @@ func read(dir *os.Root, base, name string, buf []byte) (readResult, error) {
 	}
 	// One read fills a buffer sized from the stat; +512 leaves room to
 	// see EOF, or a file that grew.
-	want := maxFileSize + 512
-	if size := info.Size(); size >= 0 && size < maxFileSize {
+	want := limit + 512
+	if size := info.Size(); size >= 0 && size < int64(limit) {
 		want = int(size) + 512
 	}
 	if cap(buf) < want {
 		buf = make([]byte, 0, want)
 	}
-	buf, err = readUpTo(f, buf[:0], maxFileSize+1)
+	buf, err = readUpTo(f, buf[:0], limit+1)
 	if err != nil {
 		return readResult{}, fmt.Errorf("reading %s: %w", name, err)
 	}
 	res.data = buf
-	if len(buf) > maxFileSize {
-		res.tooLarge = true
+	if len(buf) > limit {
 		res.marked, err = streamContains(f, buf)
 		if err != nil {
 			return readResult{}, fmt.Errorf("reading %s: %w", name, err)

@@ -1,6 +1,7 @@
 package setters
 
 import (
+	"context"
 	"os"
 	"runtime"
 	"sync"
@@ -21,14 +22,14 @@ const maxWorkers = 8
 // process handles names on up to GOMAXPROCS workers. Outcomes keep the
 // order of names, so results do not depend on scheduling. After an error
 // no new file is started.
-func process(r *os.Root, p plan, names []string) []outcome {
+func process(ctx context.Context, r *os.Root, p plan, b *Budget, names []string) []outcome {
 	out := make([]outcome, len(names))
 	var next atomic.Int64
 	var failed atomic.Bool
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), maxWorkers, max(len(names), 1)) {
 		wg.Go(func() {
-			w := worker{root: r, plan: p}
+			w := worker{ctx: ctx, root: r, plan: p, budget: b}
 			defer w.closeDir()
 			for !failed.Load() {
 				i := next.Add(1) - 1

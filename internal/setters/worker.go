@@ -1,6 +1,7 @@
 package setters
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path"
@@ -10,8 +11,10 @@ import (
 // worker owns what one goroutine reuses across files: buffers and a
 // handle on the directory of the last file.
 type worker struct {
+	ctx     context.Context
 	root    *os.Root
 	plan    plan
+	budget  *Budget
 	dir     *os.Root // the directory dirName, nil for the root itself
 	dirName string
 	buf     []byte // file contents
@@ -51,7 +54,7 @@ func (w *worker) file(name string) outcome {
 	if err != nil {
 		return outcome{err: err}
 	}
-	rr, err := read(dir, base, name, w.buf)
+	rr, err := read(dir, base, name, w.buf, w.budget.limits.MaxFileBytes)
 	if err != nil {
 		return outcome{err: err}
 	}
@@ -61,11 +64,11 @@ func (w *worker) file(name string) outcome {
 		return outcome{}
 	case !isYAMLName(name):
 		return skip(name, "not a YAML file; image policy markers are applied only in *.yaml, *.yml and Kustomization files")
-	case rr.tooLarge:
-		return skip(name, fmt.Sprintf("larger than %d MiB; split the file so its image policy markers can be applied", maxFileSize>>20))
 	}
-	fe := w.plan.rewrite(name, rr.data)
+	fe, err := w.rewrite(name, rr.data)
 	switch {
+	case err != nil:
+		return outcome{err: fmt.Errorf("%s: %w", name, err)}
 	case fe.skip != "":
 		return skip(name, fe.skip)
 	case len(fe.edits) == 0:
@@ -76,6 +79,20 @@ func (w *worker) file(name string) outcome {
 		return outcome{err: err}
 	}
 	return outcome{changes: fe.changes}
+}
+
+// rewrite parses data within the budget: a file over the limits is
+// skipped unparsed, and parsing waits until the file fits in the budget.
+func (w *worker) rewrite(name string, data []byte) (fileEdit, error) {
+	weight, why := w.budget.admit(data)
+	if why != "" {
+		return fileEdit{skip: why}, nil
+	}
+	if err := w.budget.acquire(w.ctx, weight); err != nil {
+		return fileEdit{}, err
+	}
+	defer w.budget.release(weight)
+	return w.plan.rewrite(name, data), nil
 }
 
 func skip(name, reason string) outcome {
