@@ -218,7 +218,7 @@ func TestFullVerificationSlotsEndInUnavailableWithoutRequests(t *testing.T) {
 	client := registry.New(registry.Options{AllowInsecure: true})
 	c := cache.NewChecker(client, verify.New(client), cache.CheckerOptions{MaxConcurrent: 1})
 	collectors := c.Collectors(client.Requests)
-	inFlight, timeouts := collectors[3], collectors[4]
+	inFlight, timeouts := collectors[4], collectors[5] // after requests, hits, verifications and cache entries
 
 	first := make(chan cache.Decision, 1)
 	go func() { first <- c.Check(context.Background(), stalled.String(), p) }()
