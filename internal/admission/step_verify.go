@@ -19,8 +19,7 @@ import (
 // this replica verified is recorded, except on dry runs. The image is
 // admitted only when every policy admits it.
 func stepVerify(ctx context.Context, d *deps, r *request, c *imageCheck) (verdict, bool) {
-	img, err := c.image()
-	if err != nil {
+	if _, err := c.image(); err != nil {
 		return verdict{Path: PathDenied, Reason: verify.ReasonInvalidReference,
 			Message: fmt.Sprintf("the reference cannot be parsed: %v", err)}, true
 	}
@@ -28,7 +27,7 @@ func stepVerify(ctx context.Context, d *deps, r *request, c *imageCheck) (verdic
 	if err != nil {
 		return noPolicy(err), true
 	}
-	img, _ = c.image() // the tag may have been proven while matching
+	img, _ := c.image() // the tag may have been proven while matching
 	vs := make([]verdict, 0, len(pols))
 	for _, pol := range pols {
 		vs = append(vs, d.verifyUnder(ctx, r, c, img, pol))

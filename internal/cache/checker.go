@@ -67,6 +67,7 @@ func Strictest(ds []Decision) Decision {
 	}
 	return ds[0]
 }
+
 // DefaultMaxConcurrent is how many verifications one process runs at
 // once. A verification is mostly waiting on registry round trips, so 8
 // keep two cores busy; each may hold up to verify.DefaultMaxBytes of
@@ -216,6 +217,7 @@ func (c *Checker) TagNamesDigest(ctx context.Context, img policy.Image) bool {
 	got, err := c.resolver.Resolve(ctx, ref)
 	return err == nil && got.DigestStr() == img.Digest
 }
+
 // verifyInSlot runs one verification once a slot is free. The wait is
 // bounded by the context of the caller that started the verification (a
 // request's deadline): a verification still queued when it ends is

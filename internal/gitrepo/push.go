@@ -92,7 +92,7 @@ func (w *workspace) push(ctx context.Context, rs config.RefSpec, options map[str
 	op := w.remote.start(ctx)
 	defer op.cancel()
 	buf := &boundedBuffer{limit: maxServerMessage}
-	err = w.repo.PushContext(op.ctx, &git.PushOptions{
+	err = w.repo.PushContext(op.ctx, &git.PushOptions{ //nolint:contextcheck // op.ctx is ctx bounded by the operation's timeout (remote.start)
 		RemoteName:   git.DefaultRemoteName,
 		RefSpecs:     []config.RefSpec{rs},
 		Auth:         w.remote.auth,

@@ -138,7 +138,7 @@ func (r *remote) heads(ctx context.Context) (map[string]plumbing.Hash, error) {
 	op := r.start(ctx)
 	defer op.cancel()
 	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: git.DefaultRemoteName, URLs: []string{r.url}})
-	refs, err := rem.ListContext(op.ctx, &git.ListOptions{Auth: r.auth, CABundle: r.caBundle, ProxyOptions: op.proxy})
+	refs, err := rem.ListContext(op.ctx, &git.ListOptions{Auth: r.auth, CABundle: r.caBundle, ProxyOptions: op.proxy}) //nolint:contextcheck // op.ctx is ctx bounded by the operation's timeout (remote.start)
 	if err != nil {
 		kind, cause := op.classify(err)
 		return nil, &Error{Op: "list", URL: r.display, Kind: kind, Err: cause}

@@ -39,7 +39,7 @@ func (w *workspace) checkout(ctx context.Context, base string) error {
 func (w *workspace) clone(ctx context.Context, base string) error {
 	op := w.remote.start(ctx)
 	defer op.cancel()
-	repo, err := git.PlainCloneContext(op.ctx, w.dir, false, &git.CloneOptions{
+	repo, err := git.PlainCloneContext(op.ctx, w.dir, false, &git.CloneOptions{ //nolint:contextcheck // op.ctx is ctx bounded by the operation's timeout (remote.start)
 		URL:           w.remote.url,
 		Auth:          w.remote.auth,
 		CABundle:      w.remote.caBundle,
@@ -64,7 +64,7 @@ func (w *workspace) refresh(ctx context.Context, base string) error {
 	tracking := plumbing.NewRemoteReferenceName(git.DefaultRemoteName, base)
 	op := w.remote.start(ctx)
 	defer op.cancel()
-	err := w.repo.FetchContext(op.ctx, &git.FetchOptions{
+	err := w.repo.FetchContext(op.ctx, &git.FetchOptions{ //nolint:contextcheck // op.ctx is ctx bounded by the operation's timeout (remote.start)
 		RefSpecs:     []config.RefSpec{config.RefSpec("+" + plumbing.NewBranchReferenceName(base).String() + ":" + tracking.String())},
 		Auth:         w.remote.auth,
 		CABundle:     w.remote.caBundle,

@@ -72,7 +72,7 @@ func NewStallingProxy(t testing.TB, upstream string, stall HTTPStall) *StallingP
 			_, _ = io.Copy(io.Discard, r.Body)
 			<-r.Context().Done()
 		case hit:
-			rp.ServeHTTP(w, r.WithContext(withStall(r, stall.AfterBytes)))
+			rp.ServeHTTP(w, r.WithContext(withStall(r, stall.AfterBytes))) //nolint:contextcheck // withStall derives from r.Context()
 		default:
 			rp.ServeHTTP(w, r)
 		}
