@@ -3,7 +3,6 @@ package admission
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -27,15 +26,5 @@ func BenchmarkHugePodDeniedByTheImageCap(b *testing.B) {
 	if !bytes.Contains(rec.Body.Bytes(), []byte(`"allowed":false`)) || !bytes.Contains(rec.Body.Bytes(), []byte("TooManyImages")) {
 		b.Fatalf("not denied by the cap: %.500s", rec.Body)
 	}
-	w := &discardWriter{h: http.Header{}}
-	r := httptest.NewRequest(http.MethodPost, "/validate", nil)
-	rd := bytes.NewReader(body)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		rd.Reset(body)
-		r.Body = io.NopCloser(rd)
-		r.ContentLength = int64(len(body))
-		h.ServeHTTP(w, r)
-	}
+	serveLoop(b, h, body)
 }
