@@ -92,3 +92,35 @@ func TestTrustPolicyAnnotationMustCoverTheImage(t *testing.T) {
 		t.Fatalf("row: %+v; want NoPolicy saying the named policy does not cover the image", row)
 	}
 }
+
+// TestGateRecordsKeepATagOnlyWhenTheRegistryShowsIt: before verifying a
+// selection the gate checks that its tag still names the reflected digest
+// (one HEAD); the record then keeps the tag, which the webhook accepts as
+// proof for tag-scoped globs. A digest the tag no longer names is recorded
+// as repo@digest.
+func TestGateRecordsKeepATagOnlyWhenTheRegistryShowsIt(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "web", "api")
+	ctx := context.Background()
+	shown := w.publishSigned("web", "v1")
+	moved := w.push("api", "v1")
+	testenv.SignLegacy(t, moved, w.key)
+	w.selectTag("api", "v1", moved)
+	w.push("api", "v1") // the tag moves on after the reflector saw it
+	w.mustReconcile()
+	hash := w.policyHash()
+	for _, tc := range []struct {
+		digest, want string
+	}{
+		{shown.DigestStr(), w.reg.Repo("web") + ":v1@" + shown.DigestStr()},
+		{moved.DigestStr(), w.reg.Repo("api") + "@" + moved.DigestStr()},
+	} {
+		var iv igv1.ImageVerification
+		if err := cp.Client.Get(ctx, client.ObjectKey{Name: igv1.ImageVerificationName(tc.digest, hash)}, &iv); err != nil {
+			t.Fatalf("record of %s: %v", tc.digest, err)
+		}
+		if iv.Spec.Image != tc.want {
+			t.Errorf("record image %q, want %q", iv.Spec.Image, tc.want)
+		}
+	}
+}

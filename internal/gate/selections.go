@@ -115,34 +115,51 @@ func (r *Reconciler) decide(ctx context.Context, trust *trustSet, s *selection) 
 		return
 	}
 	s.recorded = true
+	proved := !img.PinnedWithTag()
 	for _, p := range pols {
-		d, recorded := r.decideUnder(ctx, image, img, p)
-		s.decisions = append(s.decisions, d)
-		s.recorded = s.recorded && recorded
+		if img.Digest != "" {
+			if iv, ok, err := r.Records.LookupVerified(ctx, img.Digest, p.Hash); err == nil && ok {
+				s.decisions = append(s.decisions, decisionFromRecord(image, img, p, iv))
+				continue
+			}
+		}
+		s.recorded = false
+		if !proved {
+			img, proved = r.proveTag(ctx, img), true
+		}
+		s.decisions = append(s.decisions, r.verifyUnder(ctx, image, img, p))
 	}
 	s.decision = cache.Strictest(s.decisions)
 }
 
-// decideUnder approves the image under one policy from its
-// ImageVerification when one is current, and otherwise checks it
-// (coalesced, cached) and records it.
-func (r *Reconciler) decideUnder(ctx context.Context, image string, img policy.Image, p *policy.Policy) (cache.Decision, bool) {
-	if img.Digest != "" {
-		if iv, ok, err := r.Records.LookupVerified(ctx, img.Digest, p.Hash); err == nil && ok {
-			return decisionFromRecord(image, img, p, iv), true
-		}
+// proveTag checks the selection's reflected digest against the registry
+// before a verification (one HEAD): when the tag still names it, the
+// record written keeps the tag, which the webhook then accepts as proof
+// that the tag names the digest (a digest outranks an unproven tag,
+// docs/spec/trustpolicy.md) without asking the registry itself. When it
+// does not, the digest is still what is verified and written; the tag's
+// move is reported by the next selection.
+func (r *Reconciler) proveTag(ctx context.Context, img policy.Image) policy.Image {
+	if r.Checker.TagNamesDigest(ctx, img) {
+		return img.TagProven()
 	}
+	return img
+}
+
+// verifyUnder checks the image under one policy (coalesced, cached) and
+// records what this call verified.
+func (r *Reconciler) verifyUnder(ctx context.Context, image string, img policy.Image, p *policy.Policy) cache.Decision {
 	d := r.Checker.CheckImage(ctx, image, img, p)
 	r.Metrics.countVerification(d)
 	// Coalesced and cached results were recorded by the call that ran them.
 	if d.Source != cache.SourceCall {
-		return d, false
+		return d
 	}
 	if _, err := r.Records.Record(ctx, d); err != nil {
 		ctrl := fmt.Sprintf("recording ImageVerification: %v", err)
 		d.Outcome.Message = joinMessage(d.Outcome.Message, ctrl)
 	}
-	return d, false
+	return d
 }
 
 func joinMessage(a, b string) string {
