@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -114,8 +115,9 @@ func loadPolicies(ctx context.Context, files []string) (*policy.Set, error) {
 }
 
 // checkImage matches the image to the policies that judge it (the
-// cluster floor and a namespaced policy, as policy.Set.MatchAny), checks
-// it under each and reports the strictest decision. A tie between
+// cluster floor and a namespaced policy, as policy.Set.MatchAny; the tag
+// of repo:tag@digest counts only when the registry shows it names the
+// digest), checks it under each and reports the strictest decision. A tie between
 // policies is reported as a denial naming both.
 func checkImage(ctx context.Context, checker *cache.Checker, set *policy.Set, image string) cache.Decision {
 	img, err := policy.ParseImage(image)
@@ -123,6 +125,13 @@ func checkImage(ctx context.Context, checker *cache.Checker, set *policy.Set, im
 		return checker.Check(ctx, image, nil)
 	}
 	ps, err := set.MatchAny(img)
+	if img.PinnedWithTag() {
+		// A digest outranks a tag the registry does not show to name it.
+		proven := img.TagProven()
+		if pps, perr := set.MatchAny(proven); perr == nil && (err != nil || !slices.Equal(ps, pps)) && checker.TagNamesDigest(ctx, img) {
+			img, ps, err = proven, pps, nil
+		}
+	}
 	switch {
 	case errors.Is(err, policy.ErrAmbiguous):
 		return cache.Decision{Image: image, Parsed: img, Outcome: verify.Outcome{

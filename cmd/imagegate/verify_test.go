@@ -179,3 +179,36 @@ func TestVerifyCLIUsageAndPolicyErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyCLIDigestOutranksAnUnprovenTag: a policy scoped to tag v1.*
+// judges repo:v1.2@digest only when the registry shows that v1.2 names
+// that digest; otherwise the repository's policy does.
+func TestVerifyCLIDigestOutranksAnUnprovenTag(t *testing.T) {
+	t.Parallel()
+	reg := testenv.NewRegistry(t)
+	strictKey, releaseKey := testenv.NewCosignKey(t), testenv.NewCosignKey(t)
+	strict := cliPolicy(t, reg.Host(), "", strictKey)
+	release := cliPolicy(t, reg.Host(), "", releaseKey) // rewritten below: another name, a tag-scoped glob
+	data, err := os.ReadFile(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.Replace(data, []byte("{name: release}"), []byte("{name: release-v1}"), 1)
+	data = bytes.Replace(data, []byte(reg.Host()+"/**"), []byte(reg.Host()+"/app:v1.*"), 1)
+	if err := os.WriteFile(release, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tagged := reg.PushImage(t, "app", "v1.2")
+	testenv.SignLegacy(t, tagged, releaseKey)
+	other := reg.PushImage(t, "app", "other")
+	testenv.SignLegacy(t, other, releaseKey)
+
+	proven := runCLI(t, "--policy", strict, "--policy", release, reg.Repo("app")+":v1.2@"+tagged.DigestStr())
+	if proven.code != exitVerified {
+		t.Fatalf("tag naming its digest: exit %d %v, want verified under the tag's policy", proven.code, proven.out)
+	}
+	borrowed := runCLI(t, "--policy", strict, "--policy", release, reg.Repo("app")+":v1.2@"+other.DigestStr())
+	if borrowed.code != exitDenied {
+		t.Fatalf("tag naming another digest: exit %d %v, want denied under the repository's policy", borrowed.code, borrowed.out)
+	}
+}
