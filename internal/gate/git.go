@@ -86,10 +86,3 @@ func branchOf(cfg gitrepo.Config) string {
 	}
 	return cfg.CheckoutBranch
 }
-
-func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
-	}
-	return commit
-}
