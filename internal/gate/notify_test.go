@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -64,8 +65,19 @@ func (s *notificationSink) take() []eventv1.Event {
 	defer s.mu.Unlock()
 	out := s.events
 	s.events = nil
+	for _, e := range out {
+		if e.InvolvedObject.Kind == "ImagePolicy" && !docInclusion.MatchString(e.Message) {
+			s.t.Errorf("ImagePolicy event %q passes none of docs/alerts.md's inclusionList", e.Message)
+		}
+	}
 	return out
 }
+
+// docInclusion is the inclusionList docs/alerts.md gives, which tells
+// imagegate's ImagePolicy events from image-reflector-controller's.
+var docInclusion = regexp.MustCompile(strings.Join([]string{
+	"^verified .* and pushed it in ", " not written to Git: ", " now points at ",
+}, "|"))
 
 // withFluxRecorder points the world's reconciler at Flux's event recorder
 // posting to the sink; Kubernetes Events still go to the fake recorder.
