@@ -3,6 +3,7 @@ package gate
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
@@ -76,14 +77,12 @@ func (r *Reconciler) gateEvent(g *igv1.ImageGate, meta map[string]string, kind, 
 func (r *Reconciler) selectionEvent(g *igv1.ImageGate, s *selection, meta map[string]string, kind, reason, format string, args ...any) {
 	if r.Events != nil {
 		pm := map[string]string{MetaImageGate: g.Name}
-		for k, v := range meta {
-			pm[k] = v
-		}
+		maps.Copy(pm, meta)
 		r.Events.AnnotatedEventf(s.policy, g, prefixed(imagev1.GroupVersion.Group, pm), kind, reason, eventAction, format, args...)
 	}
 	if r.KubeEvents != nil {
 		r.KubeEvents.AnnotatedEventf(g, s.policy, prefixed(igv1.GroupVersion.Group, meta), kind, reason, eventAction,
-			"ImagePolicy %s: %s", s.policy.Name, fmt.Sprintf(format, args...))
+			"%s", "ImagePolicy "+s.policy.Name+": "+fmt.Sprintf(format, args...))
 	}
 }
 
