@@ -65,6 +65,9 @@ func TestFlagsFollowValues(t *testing.T) {
 			t.Errorf("controller: --policy-resync %q --watch-configs-label-selector %q", f["--policy-resync"], f["--watch-configs-label-selector"])
 		}
 		ctlFlags := argFlags(ctl.Spec.Template.Spec.Containers[0].Args)
+		if ctlFlags["--events-addr"] != "http://notification-controller.flux-system.svc.cluster.local./" {
+			t.Errorf("controller: --events-addr %q, want notification-controller's", ctlFlags["--events-addr"])
+		}
 		if ctlFlags["--git-timeout-max"] != "2m" {
 			t.Errorf("controller: --git-timeout-max %q, want 2m", ctlFlags["--git-timeout-max"])
 		}

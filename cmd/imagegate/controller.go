@@ -39,6 +39,7 @@ type controllerFlags struct {
 	recordGC      recordgc.Options
 	setterLimits  setters.Limits
 	maxGitTimeout time.Duration
+	eventsAddr    string
 }
 
 func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, error) {
@@ -58,6 +59,7 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 	fs.DurationVar(&f.recordGC.Grace, "record-gc-grace", recordgc.DefaultGrace, "how long after an ImageVerification stopped approving it is deleted")
 	fs.IntVar(&f.setterLimits.MaxFileBytes, "setter-max-file-bytes", setters.DefaultLimits.MaxFileBytes, "largest file with an image policy marker that is parsed; larger ones are skipped with a Warning event")
 	fs.IntVar(&f.setterLimits.MaxFileNodes, "setter-max-file-nodes", setters.DefaultLimits.MaxFileNodes, "most YAML nodes (bounded before parsing) in a file with an image policy marker; larger ones are skipped with a Warning event")
+	fs.StringVar(&f.eventsAddr, "events-addr", "", "URL of notification-controller's events endpoint, e.g. http://notification-controller.flux-system.svc.cluster.local./ (as Flux's flag of that name); empty: Kubernetes events only")
 	fs.DurationVar(&f.maxGitTimeout, "git-timeout-max", 5*time.Minute, "cap on a GitRepository's spec.timeout, the deadline of each Git operation (0: no cap)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -67,6 +69,9 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 	}
 	if f.policyResync <= 0 {
 		return f, fmt.Errorf("--policy-resync %s: want a positive duration", f.policyResync)
+	}
+	if err := checkEventsAddr(f.eventsAddr); err != nil {
+		return f, err
 	}
 	sel, err := secrets.ParseWatchSelector(watch)
 	if err != nil {
@@ -145,6 +150,10 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 	if err != nil {
 		return err
 	}
+	recorders, err := newRecorders(mgr, f.eventsAddr)
+	if err != nil {
+		return err
+	}
 	rec := &gate.Reconciler{
 		NoCrossNamespaceRefs: f.noCrossNSRefs,
 		Setters:              budget,
@@ -153,7 +162,8 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 		Secrets:              mgr.GetAPIReader(),
 		Checker:              checker,
 		Records:              records.NewStore(mgr.GetClient(), mgr.GetClient(), checker.TTL, nil),
-		Events:               mgr.GetEventRecorder("imagegate-controller"),
+		Events:               recorders.events,
+		KubeEvents:           recorders.kube,
 		Metrics:              gate.NewMetrics(registerer),
 	}
 	if err := rec.SetupWithManager(mgr, f.concurrency); err != nil {

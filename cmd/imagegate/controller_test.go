@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +155,55 @@ func TestControllerRefusesNonPositiveSetterLimits(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr.String(), "setter limits must be positive") {
 			t.Errorf("%s: exit %d, stderr %q; want a usage error naming the setter limits", arg, code, stderr.String())
 		}
+	}
+}
+
+// TestControllerEventsAddrFlag: --events-addr is Flux's flag of that name:
+// empty by default (Kubernetes Events only), an http(s) URL when set, and
+// anything else refused at start, naming the flag, rather than failing
+// every post later.
+func TestControllerEventsAddrFlag(t *testing.T) {
+	t.Parallel()
+	f, err := parseControllerFlags(nil, &bytes.Buffer{})
+	if err != nil || f.eventsAddr != "" {
+		t.Fatalf("default --events-addr %q, err %v; want empty", f.eventsAddr, err)
+	}
+	const addr = "http://notification-controller.flux-system.svc.cluster.local./"
+	if f, err = parseControllerFlags([]string{"--events-addr=" + addr}, &bytes.Buffer{}); err != nil || f.eventsAddr != addr {
+		t.Fatalf("--events-addr=%s: got %q, err %v", addr, f.eventsAddr, err)
+	}
+	for _, bad := range []string{"notification-controller", "ftp://nc/", "http://", "http://[::1"} {
+		if _, err := parseControllerFlags([]string{"--events-addr=" + bad}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "--events-addr") {
+			t.Errorf("--events-addr=%s: err %v; want a refusal naming the flag", bad, err)
+		}
+	}
+}
+
+// TestControllerFlagsAreDocumented: every flag of `imagegate controller`
+// has a row in docs/operations.md's flag tables.
+func TestControllerFlagsAreDocumented(t *testing.T) {
+	t.Parallel()
+	var usage bytes.Buffer
+	if _, err := parseControllerFlags([]string{"-help"}, &usage); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-help: %v", err)
+	}
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := 0
+	for _, line := range strings.Split(usage.String(), "\n") {
+		name, ok := strings.CutPrefix(line, "  -")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, " ")
+		names++
+		if !strings.Contains(string(doc), "`--"+name) {
+			t.Errorf("--%s is not in docs/operations.md", name)
+		}
+	}
+	if names < 15 {
+		t.Fatalf("read %d flags from the usage text; it changed shape:\n%s", names, usage.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
@@ -61,7 +62,7 @@ func (r *Reconciler) writeToGit(ctx context.Context, rn *run, cfg gitrepo.Config
 		r.Metrics.countPush(true)
 		rn.gate.Status.LastPushCommit = res.Commit
 		rn.gate.Status.LastPushTime = &metav1.Time{Time: r.now()}
-		r.event(rn.gate, "Normal", "Committed", "pushed %s to %s: %s", short(res.Commit), branchOf(cfg), changedImages(applied, byPolicy))
+		r.reportCommit(rn.gate, revision(branchOf(cfg), res.Commit), applied, byPolicy)
 	}
 	return nil
 }
@@ -75,7 +76,7 @@ func (r *Reconciler) setterBudget() *setters.Budget {
 
 func (r *Reconciler) reportSkipped(g *igv1.ImageGate, res setters.Result) {
 	for _, s := range res.Skipped {
-		r.event(g, "Warning", "FileSkipped", "%s holds an image policy marker but was left unchanged: %s", s.File, s.Reason)
+		r.gateEvent(g, nil, corev1.EventTypeWarning, EventFileSkipped, "%s holds an image policy marker but was left unchanged: %s", s.File, s.Reason)
 	}
 }
 
@@ -84,11 +85,4 @@ func branchOf(cfg gitrepo.Config) string {
 		return cfg.PushBranch
 	}
 	return cfg.CheckoutBranch
-}
-
-func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
-	}
-	return commit
 }

@@ -80,7 +80,7 @@ func newWorld(t *testing.T, apps ...string) *world {
 	w.regc = registry.New(registry.Options{AllowInsecure: true})
 	checker := cache.NewChecker(w.regc, verify.New(w.regc), cache.CheckerOptions{})
 	w.recorder = events.NewFakeRecorder(100)
-	w.rec = &Reconciler{Client: cp.Client, Checker: checker, Records: records.NewStore(cp.Client, cp.Client, checker.TTL, nil), Events: w.recorder}
+	w.rec = &Reconciler{Client: cp.Client, Checker: checker, Records: records.NewStore(cp.Client, cp.Client, checker.TTL, nil), Events: w.recorder, KubeEvents: w.recorder}
 	return w
 }
 

@@ -9,7 +9,6 @@ import (
 	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -30,8 +29,15 @@ type Reconciler struct {
 	Secrets client.Reader
 	Checker *cache.Checker
 	Records *records.Store
-	Events  events.EventRecorder
-	Metrics *Metrics
+	// Events records events about ImageGates and their selections'
+	// ImagePolicies (fluxcd/pkg/runtime's events.Recorder: Kubernetes
+	// Events, and notification-controller when it has an address).
+	Events EventRecorder
+	// KubeEvents records the ImageGate's copy of each selection's event
+	// as a Kubernetes Event only: notification-controller gets the
+	// ImagePolicy's copy from Events, once. Nil: no copy.
+	KubeEvents EventRecorder
+	Metrics    *Metrics
 	// Git writes commits; default gitrepo.Update.
 	Git GitWriter
 	Now func() time.Time
@@ -151,6 +157,7 @@ func (r *Reconciler) now() time.Time {
 // finish maps the outcome of a run to status and conditions, in one place.
 func (r *Reconciler) finish(rn *run, err error) {
 	g := rn.gate
+	defer r.readyEvent(rn, readyBefore(g), err)
 	g.Status.ObservedGeneration = g.Generation
 	if v, ok := g.Annotations["reconcile.fluxcd.io/requestedAt"]; ok {
 		g.Status.LastHandledReconcileAt = v

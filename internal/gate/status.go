@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/fluxcd/pkg/runtime/conditions"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
@@ -28,13 +29,13 @@ func (r *Reconciler) markBlocked(rn *run) {
 		row := r.row(s, prev)
 		rows = append(rows, row)
 		if s.moved {
-			r.event(g, "Warning", "TagMoved", "%s:%s now points at %s (was %s); verified as a new image",
+			r.selectionEvent(g, s, selectionMeta(s, row), corev1.EventTypeWarning, EventTagMoved, "%s:%s now points at %s (was %s); verified as a new image",
 				s.ref.Name, s.ref.Tag, s.decision.Digest, prev.LatestDigest)
 		}
 		if !s.admitted() {
 			blocked = append(blocked, fmt.Sprintf("%s (%s:%s): %s", s.policy.Name, s.ref.Name, s.ref.Tag, s.decision.Outcome.Reason))
 			if prev.Reason != row.Reason || prev.LatestTag != row.LatestTag || prev.LatestDigest != row.LatestDigest {
-				r.event(g, "Warning", "Blocked", "%s:%s not written to Git: %s: %s", s.ref.Name, s.ref.Tag, row.Reason, row.Message)
+				r.selectionEvent(g, s, selectionMeta(s, row), corev1.EventTypeWarning, EventBlocked, "%s:%s not written to Git: %s: %s", s.ref.Name, s.ref.Tag, row.Reason, row.Message)
 			}
 		}
 	}
@@ -104,11 +105,4 @@ func summary(sel []selection) string {
 	default:
 		return fmt.Sprintf("%d of %d selections verified; %d blocked", len(sel)-b, len(sel), b)
 	}
-}
-
-func (r *Reconciler) event(g *igv1.ImageGate, kind, reason, format string, args ...any) {
-	if r.Events == nil {
-		return
-	}
-	r.Events.Eventf(g, nil, kind, reason, "Reconcile", format, args...)
 }
