@@ -3,6 +3,7 @@ package charts_test
 import (
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -143,12 +144,23 @@ func compareArgs(t *testing.T, got, want *appsv1.Deployment, extra map[string]st
 	if g.Args[0] != w.Args[0] {
 		t.Errorf("%s runs subcommand %q, config/ %q", got.Name, g.Args[0], w.Args[0])
 	}
-	gotFlags, wantFlags := argFlags(g.Args[1:]), argFlags(w.Args[1:])
+	gotFlags, wantFlags := argFlags(g.Args[1:]), argFlags(expandPodNamespace(w.Args[1:]))
 	maps.Copy(wantFlags, extra)
 	if !maps.Equal(gotFlags, wantFlags) {
 		t.Errorf("%s: flags are\n %v\nwant config/'s and the spelled-out defaults\n %v", got.Name, gotFlags, wantFlags)
 	}
 	g.Args, w.Args = nil, nil
+}
+
+// expandPodNamespace does what the kubelet does to config/'s arguments,
+// which name the install namespace as $(POD_NAMESPACE) (the container's
+// env defines it from metadata.namespace); the chart spells it out.
+func expandPodNamespace(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = strings.ReplaceAll(a, "$(POD_NAMESPACE)", configNamespace)
+	}
+	return out
 }
 
 // TestWebhookConfigurationMatchesAdmission compares the rendered

@@ -42,6 +42,10 @@ func TestManifestsAcceptedByAPIServer(t *testing.T) {
 		// config/default with a component; the same objects.
 		"testdata/network-policy-peers": with(map[string]int{"ClusterRole": 1, "ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1}),
 		"testdata/watch-secrets":        with(map[string]int{"ClusterRole": 1, "ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1}),
+		"testdata/other-namespace":      with(map[string]int{"ClusterRole": 1, "ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1}),
+		// Into Flux's namespace: the same objects but the Namespace and
+		// the CRDs (config/crd, applied before the policies).
+		"flux-system": with(map[string]int{"Namespace": -1, "CustomResourceDefinition": -4, "ClusterRole": 1, "ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1}),
 	} {
 		t.Run(dir, func(t *testing.T) {
 			t.Parallel()

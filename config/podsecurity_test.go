@@ -8,13 +8,14 @@ import (
 	"github.com/imagegate/imagegate/internal/testenv"
 )
 
-// TestPodsMeetRestrictedPodSecurity: the Pods of both installs' Deployments
-// pass the restricted Pod Security Standard, as config/manager labels
-// imagegate-system (the certificate volume differs between them).
+// TestPodsMeetRestrictedPodSecurity: the Pods of the installs' Deployments
+// pass the restricted Pod Security Standard, as config/namespace labels
+// imagegate-system (the certificate volume differs between them), and as
+// they must in flux-system, whose labels belong to Flux.
 func TestPodsMeetRestrictedPodSecurity(t *testing.T) {
 	t.Parallel()
 	var deployments []*appsv1.Deployment
-	for _, dir := range []string{"default", "cert-manager"} {
+	for _, dir := range []string{"default", "cert-manager", "flux-system"} {
 		for _, m := range render(t, dir) {
 			if m.obj.GetKind() == "Deployment" {
 				d := &appsv1.Deployment{}
@@ -23,7 +24,7 @@ func TestPodsMeetRestrictedPodSecurity(t *testing.T) {
 			}
 		}
 	}
-	if n := testenv.CheckRestrictedPodSecurity(t.Context(), t, cp.Client, "psa-restricted", deployments); n != 4 {
-		t.Errorf("checked %d Pods, want 4 (two Deployments, two installs)", n)
+	if n := testenv.CheckRestrictedPodSecurity(t.Context(), t, cp.Client, "psa-restricted", deployments); n != 6 {
+		t.Errorf("checked %d Pods, want 6 (two Deployments, three installs)", n)
 	}
 }

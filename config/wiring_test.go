@@ -15,7 +15,7 @@ import (
 // and with the flags the binary reads, in both installs.
 func TestManagerWiring(t *testing.T) {
 	t.Parallel()
-	for dir, mode := range map[string]string{"default": "self-managed", "cert-manager": "files"} {
+	for dir, mode := range map[string]string{"default": "self-managed", "cert-manager": "files", "flux-system": "self-managed", "testdata/other-namespace": "self-managed"} {
 		t.Run(dir, func(t *testing.T) {
 			t.Parallel()
 			checkWiring(t, dir, mode)
@@ -66,11 +66,19 @@ func checkWiring(t *testing.T, dir, certMode string) {
 	if port < 0 || c.Ports[port].ContainerPort != 9443 || flags["--port"] != "9443" || svc.Spec.Ports[0].Port != 443 {
 		t.Errorf("webhook: Service %d -> %s must reach --port %s (container ports %v)", svc.Spec.Ports[0].Port, svc.Spec.Ports[0].TargetPort.String(), flags["--port"], c.Ports)
 	}
+	// The kubelet expands $(POD_NAMESPACE) from the container's env, so
+	// the writers are the install namespace's service accounts wherever
+	// the install lands.
 	writers := strings.Split(flags["--trusted-writers"], ",")
 	for _, sa := range []string{"imagegate-webhook", "imagegate-controller"} {
-		if !slices.Contains(writers, "system:serviceaccount:"+installNamespace+":"+sa) {
+		if !slices.Contains(writers, "system:serviceaccount:$(POD_NAMESPACE):"+sa) {
 			t.Errorf("webhook: --trusted-writers %v lacks %s, whose ImageVerifications the webhook would deny", writers, sa)
 		}
+	}
+	if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+		return e.Name == "POD_NAMESPACE" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace"
+	}) {
+		t.Errorf("webhook: env %+v lacks POD_NAMESPACE from metadata.namespace, which --trusted-writers names", c.Env)
 	}
 	if !slices.Contains(ctl.Spec.Template.Spec.Containers[0].Args, "--leader-elect") {
 		t.Errorf("controller: args %v lack --leader-elect", ctl.Spec.Template.Spec.Containers[0].Args)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,12 +23,13 @@ import (
 	"github.com/imagegate/imagegate/internal/testenv"
 )
 
-// say prints a line of the demo's story. Tests may write to stdout; `make
-// demo` runs this test without -v so the story is all that shows.
 // installNamespace is where config/default installs imagegate.
 const installNamespace = "imagegate-system"
 
-func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+// story is the demo's narration: each step as a reader follows it.
+type story struct{ w io.Writer }
+
+func (s story) say(format string, args ...any) { fmt.Fprintf(s.w, format+"\n", args...) }
 
 const deployment = `apiVersion: apps/v1
 kind: Deployment
@@ -43,24 +46,66 @@ spec:
 
 // TestDemo is the main job end to end: a signed tag is committed to Git
 // as tag@digest with trailers, an unsigned one is blocked and Git keeps
-// the verified image.
+// the verified image. It tells the story on stdout as it goes, which is
+// what `make demo` shows (see the Makefile for why stdout), and then checks
+// that the story tells each step.
 func TestDemo(t *testing.T) {
+	var told bytes.Buffer
+	demo(t, story{io.MultiWriter(os.Stdout, &told)})
+	t.Run("story tells each step", func(t *testing.T) {
+		for _, missing := range storyLacks(told.String()) {
+			t.Errorf("the demo's story does not show %s", missing)
+		}
+	})
+}
+
+// storyLines are what a reader of the demo must see, as patterns over the
+// story's lines: the selection, the verification with its signer and trust
+// policy, the commit with its trailers, the unsigned tag blocked with its
+// reason, and the real git log holding the gate's commit.
+var storyLines = []struct{ what, pattern string }{
+	{"the signed selection", `(?m)^1\. image-reflector-controller selects 1\.0\.0 \(signed\)$`},
+	{"the verification with its signer", `(?m)^   verified under ClusterTrustPolicy release-signed, signed by \S+`},
+	{"the commit pushed", `(?m)^   ImageGate: .*; pushed [0-9a-f]{12}$`},
+	{"the image Git runs now", `(?m)^   git now runs: \S+/shop/web:1\.0\.0@sha256:[0-9a-f]{64}$`},
+	{"the unsigned selection", `(?m)^2\. image-reflector-controller selects 1\.1\.0 \(unsigned\)$`},
+	{"the block with its reason", `(?m)^   ImageGate Blocked: \S.*1\.1\.0`},
+	{"the status row's reason", `(?m)^   status row: verified=false reason=NoSignature; Git keeps \S+:1\.0\.0@sha256:`},
+	{"the git log with the gate's commit", `(?m)^   [0-9a-f]{40} \S.*\n   [0-9a-f]{40} \S`},
+	{"the Verified-Image trailer", `(?m)^   \| Verified-Image: \S+/shop/web:1\.0\.0@sha256:[0-9a-f]{64}$`},
+	{"the Verified-Policy trailer", `(?m)^   \| Verified-Policy: \S*release-signed \(`},
+	{"the Verified-By trailer", `(?m)^   \| Verified-By: \S.* \(authority `},
+}
+
+// storyLacks names each storyLines entry the story does not show.
+func storyLacks(told string) []string {
+	var missing []string
+	for _, l := range storyLines {
+		if !regexp.MustCompile(l.pattern).MatchString(told) {
+			missing = append(missing, l.what)
+		}
+	}
+	return missing
+}
+
+// demo runs the gate against a local sandbox and tells the story on s.
+func demo(t *testing.T, s story) {
 	ctx := context.Background()
 	cp := testenv.StartControlPlane(t)
 	reg := testenv.NewRegistry(t)
 	git := testenv.NewGitServer(t)
 	key := testenv.NewCosignKey(t)
-	say("imagegate demo: a local API server, a registry on %s and a git server on %s", reg.Host(), git.URL())
+	s.say("imagegate demo: a local API server, a registry on %s and a git server on %s", reg.Host(), git.URL())
 
 	signed := reg.PushImage(t, "shop/web", "1.0.0")
 	testenv.SignLegacy(t, signed, key)
 	unsigned := reg.PushImage(t, "shop/web", "1.1.0")
-	say("registry: %s:1.0.0 is signed with the release key; %s:1.1.0 is not signed", reg.Repo("shop/web"), reg.Repo("shop/web"))
+	s.say("registry: %s:1.0.0 is signed with the release key; %s:1.1.0 is not signed", reg.Repo("shop/web"), reg.Repo("shop/web"))
 
 	repoURL := git.CreateRepo(t, "fleet", fstest.MapFS{
 		"apps/web/deployment.yaml": &fstest.MapFile{Data: []byte(fmt.Sprintf(deployment, reg.Repo("shop/web")+":0.9.0"))},
 	})
-	say("git: fleet repository, apps/web/deployment.yaml runs %s:0.9.0 with a setter marker", reg.Repo("shop/web"))
+	s.say("git: fleet repository, apps/web/deployment.yaml runs %s:0.9.0 with a setter marker", reg.Repo("shop/web"))
 
 	must(t, cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}))
 	must(t, cp.Client.Create(ctx, testenv.ClusterTrustPolicy("release-signed", testenv.KeyPolicySpec(reg.Host()+"/shop/**", key.PublicPEM))))
@@ -69,49 +114,51 @@ func TestDemo(t *testing.T) {
 		g.Spec.Interval = metav1.Duration{Duration: time.Minute}
 	})))
 	must(t, cp.Client.Create(ctx, testenv.ImagePolicy("shop", "web", nil)))
-	say("cluster: ClusterTrustPolicy release-signed (one cosign key, require all), ImageGate shop/web writing ./apps")
-	say("controller: runs as ServiceAccount %s/imagegate-controller with config/default's RBAC, leader election on", installNamespace)
+	s.say("cluster: ClusterTrustPolicy release-signed (one cosign key, require all), ImageGate shop/web writing ./apps")
+	s.say("controller: runs as ServiceAccount %s/imagegate-controller with config/default's RBAC, leader election on", installNamespace)
 
 	stop := startController(t, cp)
 	defer stop()
 
-	say("\n1. image-reflector-controller selects 1.0.0 (signed)")
+	s.say("\n1. image-reflector-controller selects 1.0.0 (signed)")
 	selectTag(t, cp, reg.Repo("shop/web"), "1.0.0", signed.DigestStr())
 	g := waitFor(t, cp, func(g *igv1.ImageGate) bool {
 		return len(g.Status.Policies) == 1 && g.Status.Policies[0].Verified && g.Status.LastPushCommit != ""
 	})
-	say("   ImageGate: %s; pushed %s", readyMessage(g), g.Status.LastPushCommit[:12])
+	verified := g.Status.Policies[0]
+	s.say("   verified under ClusterTrustPolicy %s, signed by %s", verified.TrustPolicy, strings.Join(verified.Signers, ", "))
+	s.say("   ImageGate: %s; pushed %s", readyMessage(g), g.Status.LastPushCommit[:12])
 	want := reg.Repo("shop/web") + ":1.0.0@" + signed.DigestStr()
 	file := git.File(t, "fleet", "main", "apps/web/deployment.yaml")
 	if !strings.Contains(file, want) {
 		t.Fatalf("Git does not hold %s:\n%s", want, file)
 	}
-	say("   git now runs: %s", want)
+	s.say("   git now runs: %s", want)
 
-	say("\n2. image-reflector-controller selects 1.1.0 (unsigned)")
+	s.say("\n2. image-reflector-controller selects 1.1.0 (unsigned)")
 	selectTag(t, cp, reg.Repo("shop/web"), "1.1.0", unsigned.DigestStr())
 	g = waitFor(t, cp, func(g *igv1.ImageGate) bool {
 		return len(g.Status.Policies) == 1 && g.Status.Policies[0].LatestTag == "1.1.0" && blocked(g)
 	})
 	row := g.Status.Policies[0]
-	say("   ImageGate Blocked: %s", condMessage(g, igv1.BlockedCondition))
-	say("   status row: verified=%v reason=%s; Git keeps %s", row.Verified, row.Reason, row.LastVerifiedRef)
+	s.say("   ImageGate Blocked: %s", condMessage(g, igv1.BlockedCondition))
+	s.say("   status row: verified=%v reason=%s; Git keeps %s", row.Verified, row.Reason, row.LastVerifiedRef)
 	if after := git.File(t, "fleet", "main", "apps/web/deployment.yaml"); after != file || row.Reason != "NoSignature" || row.LastVerifiedRef != want {
 		t.Fatalf("the unsigned image changed Git or was not reported: row %+v\n%s", row, after)
 	}
 
-	say("\n3. the real git log of fleet/main:")
+	s.say("\n3. the real git log of fleet/main:")
 	for _, line := range git.Log(t, "fleet", "main") {
-		say("   %s", line)
+		s.say("   %s", line)
 	}
-	say("\n   the gate's commit message, trailers included:")
+	s.say("\n   the gate's commit message, trailers included:")
 	for _, line := range strings.Split(strings.TrimSpace(git.CommitMessage(t, "fleet", "main")), "\n") {
-		say("   | %s", line)
+		s.say("   | %s", line)
 	}
 	if n := len(git.Log(t, "fleet", "main")); n != 2 {
 		t.Fatalf("%d commits in fleet/main, want the seed and the gate's", n)
 	}
-	say("\ndone: the signed tag was committed as tag@digest; the unsigned one was blocked and never reached Git.")
+	s.say("\ndone: the signed tag was committed as tag@digest; the unsigned one was blocked and never reached Git.")
 }
 
 func must(t *testing.T, err error) {

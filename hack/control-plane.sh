@@ -11,14 +11,15 @@ etcd_version=3.6.16
 kube_version=v1.37.2
 mkdir -p "$out"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
+source "$root/hack/version.sh"
 
-if ! "$out/etcd" --version 2>/dev/null | grep -q "etcd Version: $etcd_version"; then
+if ! reports_version "etcd Version: $etcd_version" "$out/etcd" --version; then
   echo "control-plane: building etcd $etcd_version into $out"
   (cd "$root/hack/controlplane/etcd" &&
     go build -trimpath -o "$out/etcd" go.etcd.io/etcd/server/v3)
 fi
 
-if ! "$out/kube-apiserver" --version 2>/dev/null | grep -q "Kubernetes $kube_version"; then
+if ! reports_version "Kubernetes $kube_version" "$out/kube-apiserver" --version; then
   echo "control-plane: building kube-apiserver $kube_version into $out (about 9 minutes cold)"
   v=k8s.io/component-base/version
   (cd "$root/hack/controlplane/apiserver" &&
@@ -26,4 +27,5 @@ if ! "$out/kube-apiserver" --version 2>/dev/null | grep -q "Kubernetes $kube_ver
       -ldflags "-s -w -X $v.gitVersion=$kube_version -X $v.gitMajor=1 -X $v.gitMinor=37" \
       k8s.io/kubernetes/cmd/kube-apiserver)
 fi
-echo "control-plane: $("$out/etcd" --version | head -1); $("$out/kube-apiserver" --version)"
+etcd_reports=$("$out/etcd" --version)
+echo "control-plane: ${etcd_reports%%$'\n'*}; $("$out/kube-apiserver" --version)"

@@ -12,8 +12,9 @@ out=${1:-$root/bin/tools}
 version=v3.1.3
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+source "$root/hack/version.sh"
 
-if "$out/cosign" version 2>/dev/null | grep -q "GitVersion: *$version\$"; then
+if reports_version "GitVersion: *$version" "$out/cosign" version; then
   exit 0
 fi
 

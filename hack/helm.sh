@@ -11,8 +11,9 @@ out=${1:-$root/bin/tools}
 version=v3.22.0
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+source "$root/hack/version.sh"
 
-if "$out/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$version"; then
+if reports_version "$version" "$out/helm" version --template '{{.Version}}'; then
   exit 0
 fi
 

@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// toldStory is a story as the demo tells it (digests shortened to the
+// patterns' shape), for checking the checker without a control plane.
+const toldStory = `1. image-reflector-controller selects 1.0.0 (signed)
+   verified under ClusterTrustPolicy release-signed, signed by key-0: cosign key legacy sha256:d3bc
+   ImageGate: Succeeded: 1 selections verified and in Git; pushed 51ddc7b347d0
+   git now runs: 127.0.0.1:39321/shop/web:1.0.0@sha256:e7b56ecf0aff1162c5504325b3763d6ff01dcccb86d638a89bdc8dd3697cfc21
+
+2. image-reflector-controller selects 1.1.0 (unsigned)
+   ImageGate Blocked: VerificationFailed: 1 of 1 selections withheld from Git: web (127.0.0.1:39321/shop/web:1.1.0): NoSignature
+   status row: verified=false reason=NoSignature; Git keeps 127.0.0.1:39321/shop/web:1.0.0@sha256:e7b5
+
+3. the real git log of fleet/main:
+   51ddc7b347d0a178edb5defd1a59f1f8ee593cc0 Update images verified by imagegate
+   a22823975e57913f6c1852daaa93a442ba333cee Initial commit
+
+   the gate's commit message, trailers included:
+   | Update images verified by imagegate
+   | Verified-Image: 127.0.0.1:39321/shop/web:1.0.0@sha256:e7b56ecf0aff1162c5504325b3763d6ff01dcccb86d638a89bdc8dd3697cfc21
+   | Verified-Policy: release-signed (sha256:f924)
+   | Verified-By: cosign key legacy sha256:d3bc (authority key-0)
+`
+
+// TestStoryLacksNamesEachMissingStep checks the check TestDemo runs on its
+// own story: a full story lacks nothing, an empty one lacks every step, and
+// a story without one line is reported for exactly that line.
+func TestStoryLacksNamesEachMissingStep(t *testing.T) {
+	if missing := storyLacks(toldStory); len(missing) != 0 {
+		t.Errorf("a full story is reported lacking %q", missing)
+	}
+	if missing := storyLacks(""); len(missing) != len(storyLines) {
+		t.Errorf("an empty story lacks %d steps, want all %d: %q", len(missing), len(storyLines), missing)
+	}
+	for _, cut := range []struct{ line, what string }{
+		{"   | Verified-By: cosign key legacy sha256:d3bc (authority key-0)\n", "the Verified-By trailer"},
+		{"   a22823975e57913f6c1852daaa93a442ba333cee Initial commit\n", "the git log with the gate's commit"},
+		{"   verified under ClusterTrustPolicy release-signed, signed by key-0: cosign key legacy sha256:d3bc\n", "the verification with its signer"},
+	} {
+		told := strings.Replace(toldStory, cut.line, "", 1)
+		if told == toldStory {
+			t.Fatalf("the sample story has no line %q", cut.line)
+		}
+		if missing := storyLacks(told); !slices.Equal(missing, []string{cut.what}) {
+			t.Errorf("without %q the story lacks %q, want exactly [%q]", strings.TrimSpace(cut.line), missing, cut.what)
+		}
+	}
+}
