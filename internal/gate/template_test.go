@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -109,6 +110,32 @@ func TestFluxDocumentedTemplates(t *testing.T) {
 				t.Errorf("imagegate rendered\n%s\nFlux renders\n%s", got, want)
 			}
 		})
+	}
+}
+
+// TestGateRunRendersFluxTemplateData runs a gate with a template over
+// files and objects: the pushed commit names the file relative to the
+// ImageGate's update path (./deploy), the Deployment the marker is in,
+// the setter name, then the trailers after one blank line.
+func TestGateRunRendersFluxTemplateData(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "web")
+	g := w.gate()
+	g.Spec.GitSpec.Commit.MessageTemplate = `{{ .AutomationObject }}:
+{{ range $file, $objects := .Changed.FileChanges }}{{ range $id, $changes := $objects -}}
+{{ $file }} {{ $id.APIVersion }} {{ $id.Kind }} {{ $id.Name }}{{ range $changes }} {{ .Setter }} {{ .NewValue | trunc 8 }}{{ end }}
+{{ end }}{{ end }}`
+	if err := cp.Client.Update(context.Background(), g); err != nil {
+		t.Fatal(err)
+	}
+	d := w.publishSigned("web", "v1.0.0")
+
+	w.mustReconcile()
+
+	want := w.ns + "/gate:\nweb.yaml apps/v1 Deployment web " + w.ns + ":web " + (w.reg.Repo("web") + ":v1.0.0")[:8] +
+		"\n\nVerified-Image: "
+	if msg := w.git.CommitMessage(t, w.repo, "main"); !strings.HasPrefix(msg, want) || !strings.Contains(msg, d.DigestStr()) {
+		t.Fatalf("commit message\n%s\nwant it to start with\n%s", msg, want)
 	}
 }
 
