@@ -9,6 +9,10 @@ const (
 	// StalledCondition is True when the gate cannot proceed without a
 	// change to its configuration.
 	StalledCondition = "Stalled"
+	// ReconcilingCondition is Flux's Reconciling: True while a run handles
+	// a new generation or a requested reconcile, and while transient
+	// failures are retried.
+	ReconcilingCondition = "Reconciling"
 )
 
 // Condition reasons.
@@ -23,6 +27,8 @@ const (
 	ReasonSuspended          = "Suspended"
 	ReasonAllVerified        = "AllVerified"
 	ReasonProgressing        = "Progressing"
+	// ReasonProgressingWithRetry: the last run failed and will be retried.
+	ReasonProgressingWithRetry = "ProgressingWithRetry"
 	// ReasonAccessDenied: the ImageGate names a GitRepository in another
 	// namespace and the controller runs with --no-cross-namespace-refs
 	// (Flux's reason and flag).

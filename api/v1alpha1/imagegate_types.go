@@ -58,12 +58,25 @@ type ImageGateStatus struct {
 	// +optional
 	LastPushTime *metav1.Time `json:"lastPushTime,omitempty"`
 
+	// LastAutomationRunTime is when the last run started, whatever its
+	// outcome, as in Flux's ImageUpdateAutomation.
+	// +optional
+	LastAutomationRunTime *metav1.Time `json:"lastAutomationRunTime,omitempty"`
+
+	// ObservedPolicies maps each ImagePolicy the last successful run
+	// considered to its selection (status.latestRef: name, tag and the
+	// digest it reflected), as in Flux's ImageUpdateAutomation; whether
+	// the gate admitted it is in Policies.
+	// +optional
+	ObservedPolicies imagev1.ObservedPolicies `json:"observedPolicies,omitempty"`
+
 	// LastHandledReconcileAt is the last reconcile.fluxcd.io/requestedAt
 	// value handled.
 	// +optional
 	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 
-	// Conditions: Ready, Blocked (some selection withheld), Stalled.
+	// Conditions: Ready, Blocked (some selection withheld), Stalled,
+	// Reconciling.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -112,6 +125,7 @@ type PolicyStatus struct {
 // +kubebuilder:printcolumn:name="Blocked",type=string,JSONPath=`.status.conditions[?(@.type=="Blocked")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Last Commit",type=string,JSONPath=`.status.lastPushCommit`,priority=1
+// +kubebuilder:printcolumn:name="Last Run",type=string,JSONPath=`.status.lastAutomationRunTime`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ImageGate struct {
 	metav1.TypeMeta   `json:",inline"`

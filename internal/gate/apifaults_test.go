@@ -34,6 +34,14 @@ func TestStatusConflictsEndInOneCommit(t *testing.T) {
 	w := newWorld(t, "web")
 	d := w.publishSigned("web", "v1")
 	before := len(w.log())
+	// The gate's generation was handled before (as by a controller that
+	// restarted), so a run writes its status once, at its end: the write
+	// refused here. A new generation would be marked Reconciling first.
+	handled := w.gate()
+	handled.Status.ObservedGeneration = handled.Generation
+	if err := cp.Client.Status().Update(context.Background(), handled); err != nil {
+		t.Fatal(err)
+	}
 	const conflicts = 3
 	var statusWrites atomic.Int32
 	w.rec.Client = interceptor.NewClient(watchClient(t), interceptor.Funcs{

@@ -46,7 +46,7 @@ func (r *Reconciler) writeToGit(ctx context.Context, rn *run, cfg gitrepo.Config
 		if len(res.Changes) == 0 {
 			return "", false, nil
 		}
-		msg, err := commitMessage(rn.gate, res, byPolicy)
+		msg, err := commitMessage(rn.gate, res, path, byPolicy)
 		return msg, err == nil, err
 	}
 	res, err := r.git().Update(ctx, cfg, change)

@@ -1,11 +1,12 @@
 package gate
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 	"strings"
 	"text/template"
+
+	"k8s.io/apimachinery/pkg/types"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/cache"
@@ -19,61 +20,41 @@ const defaultMessageTemplate = `Update images verified by imagegate
 - {{ .OldValue }} -> {{ .NewValue }}{{ end }}
 `
 
-// TemplateData is what spec.git.commit.messageTemplate sees: the fields of
-// Flux's image-automation-controller v1 template that apply.
-type TemplateData struct {
-	AutomationObject ObjectName
-	Changed          Changed
-	Values           map[string]string
-}
-
-// ObjectName is a namespace and name.
-type ObjectName struct{ Namespace, Name string }
-
-// Changed is the set of changes of one commit.
-type Changed struct {
-	// FileChanges maps each changed file to its changes.
-	FileChanges map[string][]Change
-	// Changes is every change, in file order.
-	Changes []Change
-}
-
-// Change is one setter field rewritten.
-type Change struct {
-	OldValue, NewValue, Setter string
-}
-
 // commitMessage renders the template and appends the trailers of each
 // image written: one paragraph, so `git interpret-trailers` reads them all,
-// grouped per image, each group starting with Verified-Image.
-func commitMessage(g *igv1.ImageGate, res setters.Result, byPolicy map[setters.Policy]*selection) (string, error) {
+// grouped per image, each group starting with Verified-Image. updatePath
+// is the cleaned spec.update.path the setters ran on.
+func commitMessage(g *igv1.ImageGate, res setters.Result, updatePath string, byPolicy map[setters.Policy]*selection) (string, error) {
+	msg, err := renderTemplate(g, resultOf(res, updatePath))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(msg, "\n") + "\n\n" + trailers(res, byPolicy), nil
+}
+
+// renderTemplate executes the gate's template, or the default, on
+// changed, as image-automation-controller does, within maxMessageBytes.
+func renderTemplate(g *igv1.ImageGate, changed Result) (string, error) {
 	tmpl := defaultMessageTemplate
 	if c := g.Spec.GitSpec; c != nil && c.Commit.MessageTemplate != "" {
 		tmpl = c.Commit.MessageTemplate
 	}
-	t, err := template.New("commit").Option("missingkey=error").Parse(tmpl)
+	t, err := template.New("commit").Funcs(templateFuncs).Parse(tmpl)
 	if err != nil {
 		return "", stalled(igv1.ReasonInvalidSource, "spec.git.commit.messageTemplate: %v", err)
 	}
-	data := TemplateData{AutomationObject: ObjectName{g.Namespace, g.Name}, Changed: changedOf(res)}
+	data := TemplateData{
+		AutomationObject: types.NamespacedName{Namespace: g.Namespace, Name: g.Name},
+		Changed:          changed,
+	}
 	if c := g.Spec.GitSpec; c != nil {
 		data.Values = c.Commit.MessageTemplateValues
 	}
-	var b bytes.Buffer
+	b := cappedBuffer{max: maxMessageBytes}
 	if err := t.Execute(&b, data); err != nil {
-		return "", stalled(igv1.ReasonInvalidSource, "spec.git.commit.messageTemplate: %v", err)
+		return "", stalled(igv1.ReasonInvalidSource, "spec.git.commit.messageTemplate: %v", templateHint(err))
 	}
-	return strings.TrimRight(b.String(), "\n") + "\n\n" + trailers(res, byPolicy), nil
-}
-
-func changedOf(res setters.Result) Changed {
-	c := Changed{FileChanges: map[string][]Change{}}
-	for _, ch := range res.Changes {
-		x := Change{OldValue: ch.Old, NewValue: ch.New, Setter: ch.Setter}
-		c.Changes = append(c.Changes, x)
-		c.FileChanges[ch.File] = append(c.FileChanges[ch.File], x)
-	}
-	return c
+	return b.String(), nil
 }
 
 // trailers renders the trailer lines of the images a commit changed: one

@@ -80,6 +80,8 @@ type run struct {
 	policies   []imagev1.ImagePolicy
 	selections []selection
 	retry      bool // something transient failed: come back soon
+	start      time.Time
+	progress   string // the Reconciling message of this run
 }
 
 // Reconcile runs one pass of the gate: select, verify, write, record.
@@ -96,8 +98,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 	start := r.now()
+	rn := &run{gate: &gate, start: start}
+	if err := r.startRun(ctx, rn); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
 	before := gate.DeepCopy()
-	rn := &run{gate: &gate}
 	result, err := r.reconcile(ctx, rn)
 	r.finish(rn, err)
 	if perr := r.Client.Status().Patch(ctx, &gate, client.MergeFrom(before)); perr != nil && !apierrors.IsNotFound(perr) {
@@ -159,20 +164,24 @@ func (r *Reconciler) finish(rn *run, err error) {
 	g := rn.gate
 	defer r.readyEvent(rn, readyBefore(g), err)
 	g.Status.ObservedGeneration = g.Generation
-	if v, ok := g.Annotations["reconcile.fluxcd.io/requestedAt"]; ok {
+	if v, ok := g.Annotations[requestedAtAnnotation]; ok {
 		g.Status.LastHandledReconcileAt = v
 	}
 	switch {
 	case errors.Is(err, errStalled):
+		r.markProgress(rn, false)
 		conditions.MarkTrue(g, igv1.StalledCondition, reasonOf(err), "%s", err.Error())
 		conditions.MarkFalse(g, igv1.ReadyCondition, reasonOf(err), "%s", err.Error())
 		return
 	case err != nil:
+		r.markProgress(rn, true)
 		conditions.Delete(g, igv1.StalledCondition)
 		conditions.MarkFalse(g, igv1.ReadyCondition, reasonOf(err), "%s", err.Error())
 		return
 	}
+	r.markProgress(rn, false)
 	conditions.Delete(g, igv1.StalledCondition)
+	g.Status.ObservedPolicies = observedPolicies(rn.selections)
 	r.markBlocked(rn)
 	conditions.MarkTrue(g, igv1.ReadyCondition, igv1.ReasonSucceeded, "%s", summary(rn.selections))
 }

@@ -16,6 +16,16 @@ type Change struct {
 	Setter string
 	// Old and New are the field's value before and after.
 	Old, New string
+	// Object identifies the YAML document that holds the field.
+	Object Object
+}
+
+// Object is the identity of a YAML document as Kubernetes reads it: its
+// apiVersion, kind, metadata.name and metadata.namespace, each empty when
+// absent or not a scalar (a kustomization.yaml has no name, a values file
+// has none of them). It is what Flux's commit templates call the object.
+type Object struct {
+	APIVersion, Kind, Name, Namespace string
 }
 
 // Skipped is a file that holds a marker but could not be processed; it is

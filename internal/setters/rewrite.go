@@ -63,10 +63,17 @@ func (p plan) rewrite(file string, src []byte) (fe fileEdit) {
 		if err != nil {
 			return fileEdit{skip: fmt.Sprintf("not valid YAML (%v); fix the syntax so its image policy markers can be applied", err)}
 		}
+		first := len(fe.changes)
 		if err := walkScalars(&doc, false, func(n *yaml.Node, flow bool) error {
 			return p.visit(s, file, n, flow, &fe)
 		}); err != nil {
 			return fileEdit{skip: err.Error()}
+		}
+		if len(fe.changes) > first {
+			obj := objectOf(&doc)
+			for i := first; i < len(fe.changes); i++ {
+				fe.changes[i].Object = obj
+			}
 		}
 	}
 	slices.SortFunc(fe.edits, func(a, b edit) int { return a.start - b.start })
