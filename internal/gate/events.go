@@ -136,7 +136,8 @@ func (r *Reconciler) readyEvent(rn *run, was *readyState, err error) {
 	}
 }
 
-// readyState is the Ready condition before a reconcile; nil if it had none.
+// readyState is the Ready condition before a reconcile; nil if it had
+// none or it was Unknown.
 type readyState struct {
 	ready           bool
 	reason, message string
@@ -144,7 +145,9 @@ type readyState struct {
 
 func readyBefore(g *igv1.ImageGate) *readyState {
 	c := conditions.Get(g, igv1.ReadyCondition)
-	if c == nil {
+	if c == nil || c.Status == metav1.ConditionUnknown {
+		// Unknown is a first run in progress (progress.go), not a failure
+		// to recover from.
 		return nil
 	}
 	return &readyState{ready: c.Status == metav1.ConditionTrue, reason: c.Reason, message: c.Message}
