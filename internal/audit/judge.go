@@ -1,0 +1,236 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/imagegate/imagegate/internal/policy"
+	"github.com/imagegate/imagegate/internal/setters"
+)
+
+// introduced is a reference the commit wrote that its first parent did
+// not hold in the files the commit changed.
+type introduced struct {
+	ref
+	image     policy.Image
+	canonical string
+}
+
+// judge is called for every commit whose first-parent diff touches the
+// path: it reads the old and new versions of the changed files, and when
+// image references changed, the commit, and records its entries.
+func (a *auditor) judge(d commitDiff) error {
+	seed := a.seed[d.commit]
+	old, refs, marked, err := a.readChanges(d, seed)
+	if err != nil {
+		return err
+	}
+	if !marked {
+		return nil
+	}
+	raw, err := a.cat.read(d.commit, "commit", maxCommitBytes)
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", d.commit, err)
+	}
+	c, err := parseCommit(raw)
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", d.commit, err)
+	}
+	news := a.introducedRefs(d.commit, old, refs, seed)
+	blocks := trailerBlocks(c.message)
+	if len(news) == 0 && len(blocks) == 0 {
+		return nil
+	}
+	sig := a.opts.Signers.verify(c)
+	by := ByPerson
+	if len(blocks) > 0 && sig.Status == SignatureAllowed {
+		by = ByGate
+	}
+	base := Entry{
+		Commit: d.commit, Author: c.author.String(), Committer: c.committer.String(),
+		Date: c.committer.when, By: by, Signature: sig, Policies: []string{}, Findings: []Kind{},
+	}
+	var entries []Entry
+	used := make([]bool, len(blocks))
+	for _, n := range news {
+		e := base
+		e.File, e.Line, e.Image = n.file, n.line, n.canonical
+		e.Findings = a.findings(n, blocks, used, len(blocks) > 0 && sig.Status != SignatureAllowed, &e)
+		if len(e.Findings) > 0 && a.settled[n.canonical] {
+			e.Findings, e.Settled = []Kind{}, true
+		}
+		if len(e.Findings) == 0 && !e.Settled && by == ByGate {
+			a.settled[n.canonical] = true
+		}
+		entries = append(entries, e)
+	}
+	for i, b := range blocks {
+		if used[i] {
+			continue
+		}
+		e := base
+		e.Image, e.Trailer, e.Policies = b.canonical(), b.raw, nonNil(b.policies)
+		e.Findings = []Kind{TrailerMismatch}
+		if sig.Status != SignatureAllowed {
+			e.Findings = []Kind{UnsignedCommit, TrailerMismatch}
+		}
+		entries = append(entries, e)
+	}
+	if seed {
+		return nil
+	}
+	a.report.Changed++
+	for _, e := range entries {
+		for _, k := range e.Findings {
+			a.report.Findings[k]++
+		}
+	}
+	a.report.Entries = append(a.report.Entries, entries...)
+	return nil
+}
+
+// findings judges one introduced reference against the commit's trailer
+// blocks, marking the block it matched (same repository and digest) as
+// used.
+func (a *auditor) findings(n introduced, blocks []block, used []bool, unsigned bool, e *Entry) []Kind {
+	var ks []Kind
+	if unsigned {
+		ks = append(ks, UnsignedCommit)
+	}
+	match, sameRepo := -1, -1
+	for i, b := range blocks {
+		if !b.parsed || b.image.Repository != n.image.Repository {
+			continue
+		}
+		if sameRepo < 0 {
+			sameRepo = i
+		}
+		if n.image.Digest != "" && b.image.Digest == n.image.Digest {
+			match = i
+			break
+		}
+	}
+	switch {
+	case match >= 0:
+		b := blocks[match]
+		used[match] = true
+		e.Trailer, e.Policies, e.Exception = b.raw, nonNil(b.policies), b.exception
+		if b.exception != nil {
+			if b.exception.Expires.Before(a.opts.Now) {
+				ks = append(ks, ExpiredException)
+			} else {
+				ks = append(ks, ExceptionUsed)
+			}
+		}
+	case sameRepo >= 0:
+		used[sameRepo] = true
+		e.Trailer = blocks[sameRepo].raw
+		ks = append(ks, TrailerMismatch)
+	default:
+		ks = append(ks, MissingTrailer)
+	}
+	if n.image.Digest == "" {
+		ks = append(ks, TagOnly)
+	}
+	slices.SortFunc(ks, func(x, y Kind) int { return slices.Index(AllKinds, x) - slices.Index(AllKinds, y) })
+	return ks
+}
+
+func (b block) canonical() string {
+	if b.parsed {
+		return b.image.String()
+	}
+	return b.raw
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// readChanges returns the canonical references of the old versions of the
+// changed files and the references of their new versions, and whether any
+// version held a marked reference at all. A file too big or not YAML is
+// reported skipped; failing to read from git ends the walk.
+func (a *auditor) readChanges(d commitDiff, seed bool) (old map[string]bool, refs []ref, marked bool, err error) {
+	old = map[string]bool{}
+	for _, ch := range d.changes {
+		if !setters.IsSetterFile(ch.path) {
+			continue
+		}
+		for _, side := range []struct {
+			hash, mode string
+			isNew      bool
+		}{{ch.oldHash, ch.oldMode, false}, {ch.newHash, ch.newMode, true}} {
+			if side.hash == "" || !isRegularMode(side.mode) {
+				continue
+			}
+			rs, skip, err := a.readRefs(ch.path, side.hash)
+			if err != nil {
+				return nil, nil, false, fmt.Errorf("commit %s: %s: %w", d.commit, ch.path, err)
+			}
+			if skip != "" {
+				if side.isNew && !seed {
+					a.report.Skipped = append(a.report.Skipped, Skipped{Commit: d.commit, File: ch.path, Reason: skip})
+				}
+				continue
+			}
+			marked = marked || len(rs) > 0
+			for _, r := range rs {
+				if side.isNew {
+					refs = append(refs, r)
+				} else if img, err := policy.ParseImage(r.raw); err == nil {
+					old[img.String()] = true
+				}
+			}
+		}
+	}
+	return old, refs, marked, nil
+}
+
+// isRegularMode: regular and executable files; symlinks and submodules
+// hold no YAML.
+func isRegularMode(mode string) bool { return mode == "100644" || mode == "100755" }
+
+// readRefs returns a file version's references, or why it was skipped.
+func (a *auditor) readRefs(file, hash string) (rs []ref, skip string, err error) {
+	data, err := a.cat.read(hash, "blob", a.opts.MaxFileBytes)
+	if errors.Is(err, errTooBig) {
+		return nil, err.Error() + " (--max-file-bytes); image references in it were not audited", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	rs, err = refsOf(file, data)
+	if err != nil {
+		return nil, err.Error() + "; image references in it were not audited", nil
+	}
+	return rs, "", nil
+}
+
+// introducedRefs returns the new references not held before, first
+// occurrence of each canonical reference only. A marked value that is not
+// an image reference is reported skipped.
+func (a *auditor) introducedRefs(commit string, old map[string]bool, refs []ref, seed bool) []introduced {
+	var out []introduced
+	seen := map[string]bool{}
+	for _, r := range refs {
+		img, err := policy.ParseImage(r.raw)
+		if err != nil {
+			if !seed {
+				a.report.Skipped = append(a.report.Skipped, Skipped{Commit: commit, File: fmt.Sprintf("%s:%d", r.file, r.line), Reason: err.Error()})
+			}
+			continue
+		}
+		c := img.String()
+		if old[c] || seen[c] {
+			continue
+		}
+		seen[c] = true
+		out = append(out, introduced{ref: r, image: img, canonical: c})
+	}
+	return out
+}
