@@ -15,7 +15,9 @@ import (
 type gitCmd struct{ dir string }
 
 func (g gitCmd) command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", g.dir}, args...)...)
+	// The arguments are fixed subcommands and flags, revisions checked by
+	// resolve, and --path as a literal pathspec after "--".
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", g.dir}, args...)...) //nolint:gosec // see above
 	// Paths and messages are parsed, not shown: no pager, no localisation,
 	// no prompts.
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "GIT_PAGER=cat", "GIT_TERMINAL_PROMPT=0")

@@ -206,7 +206,7 @@ func (a *auditor) readRefs(file, hash string) (rs []ref, skip string, err error)
 	}
 	rs, err = refsOf(file, data)
 	if err != nil {
-		return nil, err.Error() + "; image references in it were not audited", nil
+		return nil, err.Error() + "; image references in it were not audited", nil //nolint:nilerr // a file that is not YAML is reported skipped, not fatal
 	}
 	return rs, "", nil
 }

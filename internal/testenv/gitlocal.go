@@ -100,7 +100,12 @@ type CommitOptions struct {
 func (r *LocalRepo) Commit(t testing.TB, message string, o CommitOptions) string {
 	t.Helper()
 	r.Git(t, "add", "-A")
-	r.Run(t, o, "commit", "-q", "--allow-empty", "-m", message)
+	// -F: a message may be larger than the argument list allows.
+	msg := filepath.Join(r.home, "message")
+	if err := os.WriteFile(msg, []byte(message), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.Run(t, o, "commit", "-q", "--allow-empty", "--cleanup=verbatim", "-F", msg)
 	return r.Head(t)
 }
 
