@@ -56,7 +56,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	a.cat = cat
-	walkErr := a.git.diffs(ctx, steps, a.pathspec, a.judge)
+	walkErr := a.walk(ctx, steps)
 	closeErr := cat.close()
 	if walkErr != nil {
 		return nil, walkErr
@@ -75,8 +75,9 @@ type auditor struct {
 	git      gitCmd
 	cat      *catFile
 	pathspec string
-	seed     map[string]bool // commits before and at Since
-	settled  map[string]bool // canonical references introduced cleanly
+	seed     map[string]bool    // commits before and at Since
+	settled  map[string]bool    // canonical references introduced cleanly
+	lastNew  map[string]version // path -> references of its last version read
 	report   *Report
 }
 
@@ -93,7 +94,7 @@ func newAuditor(ctx context.Context, opts Options) (*auditor, []step, error) {
 	if opts.Branch == "" {
 		opts.Branch = "HEAD"
 	}
-	a := &auditor{opts: opts, git: gitCmd{dir: opts.Repo}, seed: map[string]bool{}, settled: map[string]bool{}}
+	a := &auditor{opts: opts, git: gitCmd{dir: opts.Repo}, seed: map[string]bool{}, settled: map[string]bool{}, lastNew: map[string]version{}}
 	if _, err := a.git.output(ctx, "rev-parse", "--git-dir"); err != nil {
 		return nil, nil, fmt.Errorf("%w: --repo %s is not a git repository: %w", ErrUsage, opts.Repo, err)
 	}

@@ -20,6 +20,20 @@ type catFile struct {
 	out *bufio.Reader
 }
 
+// request asks for the objects; their answers are read with next, in
+// this order.
+func (c *catFile) request(w *bufio.Writer, hashes []string) error {
+	for _, h := range hashes {
+		if _, err := w.WriteString(h + "\n"); err != nil {
+			return fmt.Errorf("git cat-file: %w", err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("git cat-file: %w", err)
+	}
+	return nil
+}
+
 func startCatFile(ctx context.Context, git gitCmd) (*catFile, error) {
 	cmd := git.command(ctx, "cat-file", "--batch")
 	in, err := cmd.StdinPipe()
@@ -40,18 +54,17 @@ func startCatFile(ctx context.Context, git gitCmd) (*catFile, error) {
 // bytes were read and dropped, so the stream stays in step.
 var errTooBig = errors.New("object too big")
 
-// read returns the object named by hash, of kind typ, or errTooBig when
-// it is larger than limit bytes.
-func (c *catFile) read(hash, typ string, limit int64) ([]byte, error) {
-	if _, err := io.WriteString(c.in, hash+"\n"); err != nil {
-		return nil, fmt.Errorf("git cat-file: %w", err)
-	}
+// next reads the answer to the oldest request not yet read: the object
+// named by hash, of kind typ, or errTooBig when it is larger than limit
+// bytes. Requests are written by the reader of history (pipeline.go), so
+// git never waits for a round trip.
+func (c *catFile) next(hash, typ string, limit int64) ([]byte, error) {
 	header, err := c.out.ReadString('\n')
 	if err != nil {
 		return nil, fmt.Errorf("git cat-file: %w", err)
 	}
 	fields := bytes.Fields([]byte(header))
-	if len(fields) != 3 {
+	if len(fields) != 3 || string(fields[0]) != hash {
 		return nil, fmt.Errorf("git cat-file: object %s: %q", hash, header)
 	}
 	if string(fields[1]) != typ {

@@ -20,18 +20,19 @@ type introduced struct {
 // judge is called for every commit whose first-parent diff touches the
 // path: it reads the old and new versions of the changed files, and when
 // image references changed, the commit, and records its entries.
-func (a *auditor) judge(d commitDiff) error {
+func (a *auditor) judge(j job) error {
+	d := j.diff
 	seed := a.seed[d.commit]
-	old, refs, marked, err := a.readChanges(d, seed)
+	old, refs, marked, err := a.readChanges(j, seed)
 	if err != nil {
 		return err
 	}
-	if !marked {
-		return nil
-	}
-	raw, err := a.cat.read(d.commit, "commit", maxCommitBytes)
+	raw, err := a.cat.next(d.commit, "commit", maxCommitBytes)
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", d.commit, err)
+	}
+	if !marked {
+		return nil
 	}
 	c, err := parseCommit(raw)
 	if err != nil {
@@ -153,42 +154,69 @@ func nonNil(s []string) []string {
 
 // readChanges returns the canonical references of the old versions of the
 // changed files and the references of their new versions, and whether any
-// version held a marked reference at all. A file too big or not YAML is
-// reported skipped; failing to read from git ends the walk.
-func (a *auditor) readChanges(d commitDiff, seed bool) (old map[string]bool, refs []ref, marked bool, err error) {
+// version held a marked reference at all. It reads the answers to the
+// job's requests in order; an old version not requested comes from the
+// per-path cache. A file too big or not YAML is reported skipped; failing
+// to read from git ends the walk.
+func (a *auditor) readChanges(j job, seed bool) (old map[string]bool, refs []ref, marked bool, err error) {
 	old = map[string]bool{}
-	for _, ch := range d.changes {
-		if !setters.IsSetterFile(ch.path) {
-			continue
-		}
-		for _, side := range []struct {
-			hash, mode string
-			isNew      bool
-		}{{ch.oldHash, ch.oldMode, false}, {ch.newHash, ch.newMode, true}} {
-			if side.hash == "" || !isRegularMode(side.mode) {
-				continue
-			}
-			rs, skip, err := a.readRefs(ch.path, side.hash)
+	for _, f := range j.files {
+		var oldRefs []ref
+		switch {
+		case f.readOld:
+			v, err := a.readVersion(j.diff.commit, f.path, f.oldHash, false, seed)
 			if err != nil {
-				return nil, nil, false, fmt.Errorf("commit %s: %s: %w", d.commit, ch.path, err)
+				return nil, nil, false, err
 			}
-			if skip != "" {
-				if side.isNew && !seed {
-					a.report.Skipped = append(a.report.Skipped, Skipped{Commit: d.commit, File: ch.path, Reason: skip})
-				}
-				continue
+			oldRefs = v.refs
+		case f.oldHash != "" && isRegularMode(f.oldMode):
+			v, ok := a.lastNew[f.path]
+			if !ok || v.hash != f.oldHash {
+				return nil, nil, false, fmt.Errorf("commit %s: %s: no cached version %s; this is a bug, please report it", j.diff.commit, f.path, f.oldHash)
 			}
-			marked = marked || len(rs) > 0
-			for _, r := range rs {
-				if side.isNew {
-					refs = append(refs, r)
-				} else if img, err := policy.ParseImage(r.raw); err == nil {
-					old[img.String()] = true
-				}
+			oldRefs = v.refs
+		}
+		for _, r := range oldRefs {
+			if r.parseErr == nil {
+				old[r.image.String()] = true
 			}
+		}
+		marked = marked || len(oldRefs) > 0
+		delete(a.lastNew, f.path)
+		if f.readNew {
+			v, err := a.readVersion(j.diff.commit, f.path, f.newHash, true, seed)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			a.lastNew[f.path] = v
+			refs = append(refs, v.refs...)
+			marked = marked || len(v.refs) > 0
 		}
 	}
 	return old, refs, marked, nil
+}
+
+// version is a file version's references, cached per path for the next
+// commit that changes it.
+type version struct {
+	hash string
+	refs []ref
+}
+
+func (a *auditor) readVersion(commit, path, hash string, isNew, seed bool) (version, error) {
+	rs, skip, err := a.readRefs(path, hash)
+	if err != nil {
+		return version{}, fmt.Errorf("commit %s: %s: %w", commit, path, err)
+	}
+	if skip != "" && isNew && !seed {
+		a.report.Skipped = append(a.report.Skipped, Skipped{Commit: commit, File: path, Reason: skip})
+	}
+	return version{hash: hash, refs: rs}, nil
+}
+
+// isSetterChange: a change to a file the gate would write.
+func isSetterChange(ch fileChange) bool {
+	return setters.IsSetterFile(ch.path) && (isRegularMode(ch.oldMode) || isRegularMode(ch.newMode))
 }
 
 // isRegularMode: regular and executable files; symlinks and submodules
@@ -197,7 +225,7 @@ func isRegularMode(mode string) bool { return mode == "100644" || mode == "10075
 
 // readRefs returns a file version's references, or why it was skipped.
 func (a *auditor) readRefs(file, hash string) (rs []ref, skip string, err error) {
-	data, err := a.cat.read(hash, "blob", a.opts.MaxFileBytes)
+	data, err := a.cat.next(hash, "blob", a.opts.MaxFileBytes)
 	if errors.Is(err, errTooBig) {
 		return nil, err.Error() + " (--max-file-bytes); image references in it were not audited", nil
 	}
@@ -218,7 +246,7 @@ func (a *auditor) introducedRefs(commit string, old map[string]bool, refs []ref,
 	var out []introduced
 	seen := map[string]bool{}
 	for _, r := range refs {
-		img, err := policy.ParseImage(r.raw)
+		img, err := r.image, r.parseErr
 		if err != nil {
 			if !seed {
 				a.report.Skipped = append(a.report.Skipped, Skipped{Commit: commit, File: fmt.Sprintf("%s:%d", r.file, r.line), Reason: err.Error()})

@@ -1,14 +1,23 @@
 package audit
 
 import (
+	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/setters"
 )
 
-// ref is an image reference a file holds in setter-marked fields.
+// ref is an image reference a file holds in setter-marked fields, parsed
+// once when its file version is read (versions are cached per path).
 type ref struct {
-	file string
-	line int
-	raw  string
+	file     string
+	line     int
+	raw      string
+	image    policy.Image
+	parseErr error
+}
+
+func newRef(file string, line int, raw string) ref {
+	img, err := policy.ParseImage(raw)
+	return ref{file: file, line: line, raw: raw, image: img, parseErr: err}
 }
 
 type docPolicy struct {
@@ -34,7 +43,7 @@ func refsOf(file string, src []byte) ([]ref, error) {
 	var order []docPolicy
 	for _, m := range ms {
 		if m.Setter == setters.SetterRef {
-			out = append(out, ref{file: file, line: m.Line, raw: m.Value})
+			out = append(out, newRef(file, m.Line, m.Value))
 			continue
 		}
 		k := docPolicy{m.Doc, m.Policy}
@@ -65,7 +74,7 @@ func refsOf(file string, src []byte) ([]ref, error) {
 		if p.dgst != "" {
 			raw += "@" + p.dgst
 		}
-		out = append(out, ref{file: file, line: p.line, raw: raw})
+		out = append(out, newRef(file, p.line, raw))
 	}
 	return out, nil
 }

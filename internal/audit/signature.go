@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"os"
 	"strings"
 
@@ -58,7 +59,7 @@ func LoadSigners(allowedSignersFile, keyringFile string) (*Signers, error) {
 		}
 	}
 	if keyringFile != "" {
-		data, err := os.ReadFile(keyringFile)
+		data, err := readBounded(keyringFile, maxKeyringBytes)
 		if err != nil {
 			return nil, fmt.Errorf("keyring: %w", err)
 		}
@@ -94,6 +95,16 @@ func (s *Signers) verify(c commitObject) Signature {
 		return Signature{Status: SignatureAllowed, Signer: pgpName(e)}
 	}
 	return Signature{Status: SignatureNotAllowed, Detail: "unknown signature format (X.509 signatures are not verified)"}
+}
+
+// readBounded reads at most limit+1 bytes of a file.
+func readBounded(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }() // read-only
+	return io.ReadAll(io.LimitReader(f, limit+1))
 }
 
 func pgpName(e *openpgp.Entity) string {

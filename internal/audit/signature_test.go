@@ -82,8 +82,10 @@ func TestLoadSignersRejectsBadFiles(t *testing.T) {
 			t.Errorf("%s: err = %v, want an error naming the allowed signers file", name, err)
 		}
 	}
-	if _, err := audit.LoadSigners("", writeFile(t, "not a key")); err == nil || !strings.Contains(err.Error(), "keyring") {
-		t.Errorf("bad keyring: err = %v, want an error naming the keyring", err)
+	for name, content := range map[string]string{"not a key": "not a key", "too big": strings.Repeat("#", 4<<20+1)} {
+		if _, err := audit.LoadSigners("", writeFile(t, content)); err == nil || !strings.Contains(err.Error(), "keyring") {
+			t.Errorf("keyring %s: err = %v, want an error naming the keyring", name, err)
+		}
 	}
 }
 
