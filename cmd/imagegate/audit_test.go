@@ -136,7 +136,7 @@ func TestAuditJSONOutput(t *testing.T) {
 		t.Fatalf("findings %v, want every kind counted: %v", got.Findings, wantCounts)
 	}
 	e0, e1 := got.Entries[0], got.Entries[1]
-	if e0.Commit != gate || e0.By != "imagegate" || e0.Signature.Status != "allowed" || len(e0.Findings) != 0 || e0.File != "deploy/app.yaml" || e0.Line != 1 {
+	if e0.Commit != gate || e0.By != "imagegate" || e0.Signature.Status != "allowed" || e0.Findings == nil || len(e0.Findings) != 0 || e0.File != "deploy/app.yaml" || e0.Line != 1 {
 		t.Fatalf("gate entry %+v", e0)
 	}
 	if e1.Commit != person || e1.By != "person" || e1.Image != "ghcr.io/org/app:hotfix" || fmt.Sprint(e1.Findings) != "[missing-trailer tag-only]" {

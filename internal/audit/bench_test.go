@@ -34,7 +34,7 @@ func benchHistory(b *testing.B, commits, files int) *testenv.LocalRepo {
 			f, replicas, benchRef(f, images[f]), f)
 		fmt.Fprintf(w, "commit refs/heads/main\ncommitter Bench <bench@example.test> %d +0000\ndata %d\n%s\n", 1767225600+i*60, len(msg), msg)
 		if i == 0 {
-			w.WriteString("deleteall\n")
+			_, _ = w.WriteString("deleteall\n") // a bytes.Buffer write cannot fail
 		}
 		fmt.Fprintf(w, "M 100644 inline deploy/app-%03d.yaml\ndata %d\n%s\n", f, len(content), content)
 	}

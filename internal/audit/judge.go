@@ -95,7 +95,7 @@ func (a *auditor) judge(j job) error {
 // blocks, marking the block it matched (same repository and digest) as
 // used.
 func (a *auditor) findings(n introduced, blocks []block, used []bool, unsigned bool, e *Entry) []Kind {
-	var ks []Kind
+	ks := []Kind{}
 	if unsigned {
 		ks = append(ks, UnsignedCommit)
 	}
