@@ -160,3 +160,15 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestRunPathIsLiteral: --path names a directory, never a glob, and is
+// relative to the top of the repository.
+func TestRunPathIsLiteral(t *testing.T) {
+	t.Parallel()
+	r, _, _ := history(t)
+	for path, want := range map[string]int{"dep*": 0, "deploy": 12, "/deploy/": 12, "other": 1, "": 13} {
+		if rep := runAudit(t, audit.Options{Repo: r.Dir, Path: path}); len(rep.Entries) != want {
+			t.Errorf("--path %q: %d entries, want %d", path, len(rep.Entries), want)
+		}
+	}
+}
