@@ -34,6 +34,32 @@ type Options struct {
 	MaxFileBytes int64
 	// Now decides which exceptions have expired; zero is time.Now.
 	Now time.Time
+	// Reader is ReaderGit, ReaderGoGit, or "" for the git CLI when it is
+	// on PATH and go-git otherwise.
+	Reader string
+}
+
+// History readers.
+const (
+	ReaderGit   = "git"    // the git CLI: rev-list, diff-tree, cat-file
+	ReaderGoGit = "go-git" // in-process, for hosts without git
+)
+
+func openHistory(opts Options) (history, error) {
+	reader := opts.Reader
+	if reader == "" {
+		reader = ReaderGoGit
+		if _, err := exec.LookPath("git"); err == nil {
+			reader = ReaderGit
+		}
+	}
+	switch reader {
+	case ReaderGit:
+		return gitCmd{dir: opts.Repo}, nil
+	case ReaderGoGit:
+		return openGoGit(opts.Repo)
+	}
+	return nil, fmt.Errorf("%w: history reader %q: want %s or %s", ErrUsage, reader, ReaderGit, ReaderGoGit)
 }
 
 // ErrUsage marks errors in the options (bad repository, revision or
@@ -44,14 +70,11 @@ var ErrUsage = errors.New("usage")
 // every commit whose diff against its first parent changes a marked image
 // reference under opts.Path.
 func Run(ctx context.Context, opts Options) (*Report, error) {
-	if _, err := exec.LookPath("git"); err != nil {
-		return nil, fmt.Errorf("%w: the git CLI is not on PATH: %w", ErrUsage, err)
-	}
 	a, steps, err := newAuditor(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	cat, err := startCatFile(ctx, a.git)
+	cat, err := a.hist.objects(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +85,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, walkErr
 	}
 	if closeErr != nil {
-		return nil, fmt.Errorf("git cat-file: %w", closeErr)
+		return nil, closeErr
 	}
 	a.report.Commits = len(steps) - len(a.seed)
 	return a.report, nil
@@ -71,14 +94,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 // auditor holds one walk's state: the settled set grows with the number
 // of distinct references introduced cleanly, never with history length.
 type auditor struct {
-	opts     Options
-	git      gitCmd
-	cat      *catFile
-	pathspec string
-	seed     map[string]bool    // commits before and at Since
-	settled  map[string]bool    // canonical references introduced cleanly
-	lastNew  map[string]version // path -> references of its last version read
-	report   *Report
+	opts    Options
+	hist    history
+	cat     objectSource
+	seed    map[string]bool    // commits before and at Since
+	settled map[string]bool    // canonical references introduced cleanly
+	lastNew map[string]version // path -> references of its last version read
+	report  *Report
 }
 
 func newAuditor(ctx context.Context, opts Options) (*auditor, []step, error) {
@@ -94,28 +116,29 @@ func newAuditor(ctx context.Context, opts Options) (*auditor, []step, error) {
 	if opts.Branch == "" {
 		opts.Branch = "HEAD"
 	}
-	a := &auditor{opts: opts, git: gitCmd{dir: opts.Repo}, seed: map[string]bool{}, settled: map[string]bool{}, lastNew: map[string]version{}}
-	if _, err := a.git.output(ctx, "rev-parse", "--git-dir"); err != nil {
+	hist, err := openHistory(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &auditor{opts: opts, hist: hist, seed: map[string]bool{}, settled: map[string]bool{}, lastNew: map[string]version{}}
+	if err := a.hist.check(ctx); err != nil {
 		return nil, nil, fmt.Errorf("%w: --repo %s is not a git repository: %w", ErrUsage, opts.Repo, err)
 	}
 	p, err := cleanPath(opts.Path)
 	if err != nil {
 		return nil, nil, err
 	}
-	if p != "" {
-		a.pathspec = ":(top,literal)" + p
-	}
-	head, err := a.git.resolve(ctx, opts.Branch)
+	head, err := a.hist.resolve(ctx, opts.Branch)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --branch: %w", ErrUsage, err)
 	}
-	steps, err := a.git.firstParents(ctx, head)
+	steps, err := a.hist.firstParents(ctx, head)
 	if err != nil {
 		return nil, nil, err
 	}
 	a.report = &Report{Branch: opts.Branch, Head: head, Path: p, Entries: []Entry{}, Skipped: []Skipped{}, Findings: map[Kind]int{}}
 	if opts.Since != "" {
-		since, err := a.git.resolve(ctx, opts.Since)
+		since, err := a.hist.resolve(ctx, opts.Since)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: --since: %w", ErrUsage, err)
 		}

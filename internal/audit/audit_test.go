@@ -155,8 +155,11 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		"since off the first-parent": {Repo: r.Dir, Branch: "main", Since: c["sideCommit"]},
 		"unknown since":              {Repo: r.Dir, Branch: "main", Since: "nope"},
 	} {
-		if _, err := audit.Run(t.Context(), o); !errors.Is(err, audit.ErrUsage) {
-			t.Errorf("%s: err = %v, want ErrUsage", name, err)
+		for _, reader := range []string{audit.ReaderGit, audit.ReaderGoGit} {
+			o.Reader = reader
+			if _, err := audit.Run(t.Context(), o); !errors.Is(err, audit.ErrUsage) {
+				t.Errorf("%s, %s reader: err = %v, want ErrUsage", name, reader, err)
+			}
 		}
 	}
 }

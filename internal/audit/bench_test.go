@@ -68,18 +68,25 @@ func BenchmarkAudit(b *testing.B) {
 				}
 			}
 		})
-		b.Run(fmt.Sprintf("commits=%d/audit", commits), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				rep, err := audit.Run(b.Context(), audit.Options{Repo: r.Dir, Branch: "main", Path: "deploy"})
-				if err != nil {
-					b.Fatal(err)
-				}
-				// Each file's creation introduces its first image: 400 more.
-				if rep.Commits != commits || len(rep.Entries) != commits/5+400 {
-					b.Fatalf("audited %d commits, %d entries; want %d, %d", rep.Commits, len(rep.Entries), commits, commits/5+400)
-				}
-			}
-		})
+		for _, reader := range []string{audit.ReaderGit, audit.ReaderGoGit} {
+			benchAuditRun(b, r, commits, reader)
+		}
 	}
+}
+
+func benchAuditRun(b *testing.B, r *testenv.LocalRepo, commits int, reader string) {
+	b.Helper()
+	b.Run(fmt.Sprintf("commits=%d/audit-%s", commits, reader), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			rep, err := audit.Run(b.Context(), audit.Options{Repo: r.Dir, Branch: "main", Path: "deploy", Reader: reader})
+			if err != nil {
+				b.Fatal(err)
+			}
+			// Each file's creation introduces its first image: 400 more.
+			if rep.Commits != commits || len(rep.Entries) != commits/5+400 {
+				b.Fatalf("audited %d commits, %d entries; want %d, %d", rep.Commits, len(rep.Entries), commits, commits/5+400)
+			}
+		}
+	})
 }

@@ -17,24 +17,25 @@ import (
 type catFile struct {
 	cmd *exec.Cmd
 	in  io.WriteCloser
+	w   *bufio.Writer // over in; used by the requesting goroutine only
 	out *bufio.Reader
 }
 
 // request asks for the objects; their answers are read with next, in
 // this order.
-func (c *catFile) request(w *bufio.Writer, hashes []string) error {
+func (c *catFile) request(hashes []string) error {
 	for _, h := range hashes {
-		if _, err := w.WriteString(h + "\n"); err != nil {
+		if _, err := c.w.WriteString(h + "\n"); err != nil {
 			return fmt.Errorf("git cat-file: %w", err)
 		}
 	}
-	if err := w.Flush(); err != nil {
+	if err := c.w.Flush(); err != nil {
 		return fmt.Errorf("git cat-file: %w", err)
 	}
 	return nil
 }
 
-func startCatFile(ctx context.Context, git gitCmd) (*catFile, error) {
+func startCatFile(ctx context.Context, git gitCmd) (objectSource, error) {
 	cmd := git.command(ctx, "cat-file", "--batch")
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -47,7 +48,7 @@ func startCatFile(ctx context.Context, git gitCmd) (*catFile, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start git cat-file: %w", err)
 	}
-	return &catFile{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 64<<10)}, nil
+	return &catFile{cmd: cmd, in: in, w: bufio.NewWriterSize(in, 4<<10), out: bufio.NewReaderSize(out, 64<<10)}, nil
 }
 
 // errTooBig is returned for an object larger than the caller's limit; its
@@ -89,5 +90,8 @@ func (c *catFile) next(hash, typ string, limit int64) ([]byte, error) {
 
 func (c *catFile) close() error {
 	_ = c.in.Close()
-	return c.cmd.Wait()
+	if err := c.cmd.Wait(); err != nil {
+		return fmt.Errorf("git cat-file: %w", err)
+	}
+	return nil
 }

@@ -7,7 +7,8 @@
 //
 // It owns reading history through the git CLI (git rev-list and
 // git diff-tree for the first-parent diffs, git cat-file --batch for
-// commits and blobs), parsing the gate's trailers, verifying commit
+// commits and blobs) or, without it, go-git with a tree diff that skips
+// unchanged subtrees by hash; parsing the gate's trailers, verifying commit
 // signatures (SSHSIG against an allowed-signers file, OpenPGP against a
 // keyring) and judging each commit. It reads references with
 // internal/setters (the markers the gate writes) and compares them in

@@ -11,8 +11,36 @@ import (
 	"strings"
 )
 
+// history is where commits and their first-parent diffs come from: the
+// git CLI (gitCmd) or, without it, go-git (goGit).
+type history interface {
+	// check fails when the directory holds no repository.
+	check(ctx context.Context) error
+	resolve(ctx context.Context, rev string) (string, error)
+	firstParents(ctx context.Context, head string) ([]step, error)
+	// diffs calls fn, in order, for each step whose diff against its
+	// first parent touches files under path ("" for all).
+	diffs(ctx context.Context, steps []step, path string, fn func(commitDiff) error) error
+	objects(ctx context.Context) (objectSource, error)
+}
+
+// objectSource serves commits and blobs: request is called by the
+// goroutine reading diffs, next by the judge, in the same order.
+type objectSource interface {
+	request(hashes []string) error
+	next(hash, typ string, limit int64) ([]byte, error)
+	close() error
+}
+
 // gitCmd runs the git CLI on one repository.
 type gitCmd struct{ dir string }
+
+func (g gitCmd) check(ctx context.Context) error {
+	_, err := g.output(ctx, "rev-parse", "--git-dir")
+	return err
+}
+
+func (g gitCmd) objects(ctx context.Context) (objectSource, error) { return startCatFile(ctx, g) }
 
 func (g gitCmd) command(ctx context.Context, args ...string) *exec.Cmd {
 	// The arguments are fixed subcommands and flags, revisions checked by
@@ -96,12 +124,14 @@ const nullHashPrefix = "0000000000"
 // step is fed as "COMMIT PARENT" so a merge is diffed against its first
 // parent only, renames are not detected (a rename is a delete and an add),
 // and -z keeps paths unquoted.
-func (g gitCmd) diffs(ctx context.Context, steps []step, pathspec string, fn func(commitDiff) error) error {
+func (g gitCmd) diffs(ctx context.Context, steps []step, path string, fn func(commitDiff) error) error {
 	// Output: for each commit with changes, "COMMIT\0" then per path
 	// ":OLDMODE NEWMODE OLDHASH NEWHASH STATUS\0PATH\0".
 	args := []string{"diff-tree", "-r", "--no-renames", "--no-abbrev", "-z", "--stdin", "--root"}
-	if pathspec != "" {
-		args = append(args, "--", pathspec)
+	if path != "" {
+		// Literal and from the top: neither glob characters nor the
+		// working directory change what --path names.
+		args = append(args, "--", ":(top,literal)"+path)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

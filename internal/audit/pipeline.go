@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 )
@@ -72,13 +71,12 @@ func (a *auditor) walk(ctx context.Context, steps []step) error {
 	go func() {
 		defer close(jobs)
 		p := &planner{lastNew: map[string]string{}}
-		w := bufio.NewWriterSize(a.cat.in, 4<<10)
-		produced <- a.git.diffs(ctx, steps, a.pathspec, func(d commitDiff) error {
+		produced <- a.hist.diffs(ctx, steps, a.report.Path, func(d commitDiff) error {
 			j, hashes := p.plan(d)
 			if len(hashes) == 0 {
 				return nil
 			}
-			if err := a.cat.request(w, hashes); err != nil {
+			if err := a.cat.request(hashes); err != nil {
 				return err
 			}
 			select {
