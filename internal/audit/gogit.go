@@ -75,6 +75,11 @@ func (g goGit) firstParents(ctx context.Context, head string) ([]step, error) {
 }
 
 func (g goGit) diffs(ctx context.Context, steps []step, path string, fn func(commitDiff) error) error {
+	// On the first-parent line each commit's parent is the previous
+	// step, whose entry is already known.
+	var prev string
+	var prevEntry treeEntry
+	td := &treeDiff{repo: g.repo, prev: map[plumbing.Hash]*object.Tree{}, cur: map[plumbing.Hash]*object.Tree{}}
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -84,15 +89,20 @@ func (g goGit) diffs(ctx context.Context, steps []step, path string, fn func(com
 			return err
 		}
 		oldEntry := treeEntry{}
-		if s.parent != "" {
+		switch {
+		case s.parent != "" && s.parent == prev:
+			oldEntry = prevEntry
+		case s.parent != "":
 			if oldEntry, err = g.entryAt(s.parent, path); err != nil {
 				return err
 			}
 		}
+		prev, prevEntry = s.commit, newEntry
 		d := commitDiff{commit: s.commit}
-		if err := g.diffEntries(path, oldEntry, newEntry, &d.changes); err != nil {
+		if err := td.diffEntries(path, oldEntry, newEntry, &d.changes); err != nil {
 			return fmt.Errorf("go-git: commit %s: %w", s.commit, err)
 		}
+		td.next()
 		if len(d.changes) > 0 {
 			if err := fn(d); err != nil {
 				return err
@@ -131,72 +141,114 @@ func (g goGit) entryAt(commit, path string) (treeEntry, error) {
 	return treeEntry{hash: e.Hash, mode: e.Mode}, nil
 }
 
+// treeDiff diffs trees of consecutive commits; the trees decoded for one
+// commit are kept for the next, whose parent it is, so an unchanged
+// directory on the changed path is decoded once, not twice.
+type treeDiff struct {
+	repo      *git.Repository
+	prev, cur map[plumbing.Hash]*object.Tree
+}
+
+func (d *treeDiff) tree(h plumbing.Hash) (*object.Tree, error) {
+	if t, ok := d.cur[h]; ok {
+		return t, nil
+	}
+	t, ok := d.prev[h]
+	if !ok {
+		var err error
+		if t, err = d.repo.TreeObject(h); err != nil {
+			return nil, fmt.Errorf("tree %s: %w", h, err)
+		}
+	}
+	d.cur[h] = t
+	return t, nil
+}
+
+// next ends one commit: its trees become the ones the next may reuse.
+func (d *treeDiff) next() { d.prev, d.cur = d.cur, map[plumbing.Hash]*object.Tree{} }
+
 // diffEntries appends the file changes between two versions of path,
-// in git's order (byte order of full paths), as diff-tree -r reports
-// them: a directory on one side only is all adds or all deletes, a
-// type change is a delete and an add.
-func (g goGit) diffEntries(path string, old, new treeEntry, out *[]fileChange) error {
+// in git's order, as diff-tree -r reports them: a directory on one side
+// only is all adds or all deletes, a type change is a delete and an add.
+// Entries with equal hashes are skipped without being read.
+func (d *treeDiff) diffEntries(path string, old, new treeEntry, out *[]fileChange) error {
 	if old.hash == new.hash && old.mode == new.mode {
 		return nil
 	}
-	oldDir, newDir := old.mode == filemode.Dir, new.mode == filemode.Dir
-	if oldDir || newDir {
-		oldKids, err := g.children(old, oldDir)
-		if err != nil {
-			return err
-		}
-		newKids, err := g.children(new, newDir)
-		if err != nil {
-			return err
-		}
-		names := make([]string, 0, len(oldKids)+len(newKids))
-		for n := range oldKids {
-			names = append(names, n)
-		}
-		for n := range newKids {
-			if _, ok := oldKids[n]; !ok {
-				names = append(names, n)
-			}
-		}
-		// Sorting "name" as "name/" for directories gives git's order.
-		key := func(n string) string {
-			if oldKids[n].mode == filemode.Dir || newKids[n].mode == filemode.Dir {
-				return n + "/"
-			}
-			return n
-		}
-		slices.SortFunc(names, func(a, b string) int { return strings.Compare(key(a), key(b)) })
-		if !oldDir && !old.hash.IsZero() {
-			*out = append(*out, fileChangeOf(path, old, treeEntry{}))
-		}
-		for _, n := range names {
-			if err := g.diffEntries(joinPath(path, n), oldKids[n], newKids[n], out); err != nil {
-				return err
-			}
-		}
-		if !newDir && !new.hash.IsZero() {
-			*out = append(*out, fileChangeOf(path, treeEntry{}, new))
-		}
+	oldDir, newDir := old.mode == filemode.Dir && !old.hash.IsZero(), new.mode == filemode.Dir && !new.hash.IsZero()
+	if !oldDir && !newDir {
+		*out = append(*out, fileChangeOf(path, old, new))
 		return nil
 	}
-	*out = append(*out, fileChangeOf(path, old, new))
+	if !oldDir && !old.hash.IsZero() {
+		*out = append(*out, fileChangeOf(path, old, treeEntry{}))
+	}
+	var oldKids, newKids []object.TreeEntry
+	if oldDir {
+		t, err := d.tree(old.hash)
+		if err != nil {
+			return err
+		}
+		oldKids = t.Entries
+	}
+	if newDir {
+		t, err := d.tree(new.hash)
+		if err != nil {
+			return err
+		}
+		newKids = t.Entries
+	}
+	// Tree entries are stored in git's order: merge the two lists.
+	i, j := 0, 0
+	for i < len(oldKids) || j < len(newKids) {
+		var o, n treeEntry
+		var name string
+		switch c := compareEntries(oldKids, newKids, i, j); {
+		case c < 0:
+			name, o = oldKids[i].Name, entryOf(oldKids[i])
+			i++
+		case c > 0:
+			name, n = newKids[j].Name, entryOf(newKids[j])
+			j++
+		default:
+			name, o, n = oldKids[i].Name, entryOf(oldKids[i]), entryOf(newKids[j])
+			i++
+			j++
+		}
+		if err := d.diffEntries(joinPath(path, name), o, n, out); err != nil {
+			return err
+		}
+	}
+	if !newDir && !new.hash.IsZero() {
+		*out = append(*out, fileChangeOf(path, treeEntry{}, new))
+	}
 	return nil
 }
 
-func (g goGit) children(e treeEntry, isDir bool) (map[string]treeEntry, error) {
-	kids := map[string]treeEntry{}
-	if !isDir || e.hash.IsZero() {
-		return kids, nil
+// compareEntries orders old[i] and new[j] by name, a directory's name
+// compared as "name/" (git's tree order); an exhausted side sorts last.
+// The same name on both sides compares equal whatever the modes, so a
+// file replaced by a directory is one path.
+func compareEntries(old, new []object.TreeEntry, i, j int) int {
+	switch {
+	case i >= len(old):
+		return 1
+	case j >= len(new):
+		return -1
+	case old[i].Name == new[j].Name:
+		return 0
 	}
-	t, err := g.repo.TreeObject(e.hash)
-	if err != nil {
-		return nil, fmt.Errorf("tree %s: %w", e.hash, err)
-	}
-	for _, te := range t.Entries {
-		kids[te.Name] = treeEntry{hash: te.Hash, mode: te.Mode}
-	}
-	return kids, nil
+	return strings.Compare(sortKey(old[i]), sortKey(new[j]))
 }
+
+func sortKey(e object.TreeEntry) string {
+	if e.Mode == filemode.Dir {
+		return e.Name + "/"
+	}
+	return e.Name
+}
+
+func entryOf(e object.TreeEntry) treeEntry { return treeEntry{hash: e.Hash, mode: e.Mode} }
 
 func fileChangeOf(path string, old, new treeEntry) fileChange {
 	c := fileChange{path: path, oldMode: "000000", newMode: "000000"}
