@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/imagegate/imagegate/internal/audit"
+	"github.com/imagegate/imagegate/internal/policy"
 )
 
 // Exit statuses of `imagegate audit`, in the style of `imagegate verify`.
@@ -15,7 +16,7 @@ const (
 	auditClean       = 0 // no finding of the --fail-on kinds
 	auditFinding     = 1 // at least one finding of the --fail-on kinds
 	auditUsage       = 2 // usage error; nothing judged
-	auditUnavailable = 3 // the history could not be read
+	auditUnavailable = 3 // the history could not be read, or (--reverify) a registry could not be reached
 )
 
 type auditFlags struct {
@@ -24,6 +25,8 @@ type auditFlags struct {
 	output, failOn            string
 	maxFileBytes              int64
 	failKinds                 map[audit.Kind]bool
+	reverify, allowInsecure   bool
+	policies                  stringList
 }
 
 func parseAuditFlags(args []string, stderr io.Writer) (auditFlags, error) {
@@ -38,6 +41,9 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditFlags, error) {
 	fs.StringVar(&f.keyring, "keyring", "", "armored OpenPGP public keys of the gate")
 	fs.StringVar(&f.output, "output", "table", "output format: table, json or github (workflow commands)")
 	fs.StringVar(&f.failOn, "fail-on", "all", "comma-separated findings that make the exit status 1: all, "+joinAllKinds())
+	fs.BoolVar(&f.reverify, "reverify", false, "verify each digest again under the --policy files (no-longer-verifies)")
+	fs.Var(&f.policies, "policy", "with --reverify: file of TrustPolicy/ClusterTrustPolicy YAML documents (repeatable)")
+	fs.BoolVar(&f.allowInsecure, "allow-insecure-registry", false, "with --reverify: allow plain HTTP registries")
 	fs.Int64Var(&f.maxFileBytes, "max-file-bytes", audit.DefaultMaxFileBytes, "largest file version read; bigger ones are reported skipped")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: imagegate audit [--repo PATH] [--branch B] [--path P] [--since REV] [--allowed-signers FILE] [--keyring FILE] [--output table|json|github] [--fail-on LIST]")
@@ -54,6 +60,10 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditFlags, error) {
 		return f, fmt.Errorf("--output %q: want table, json or github", f.output)
 	case f.maxFileBytes <= 0:
 		return f, fmt.Errorf("--max-file-bytes %d: want a positive number", f.maxFileBytes)
+	case f.reverify && len(f.policies) == 0:
+		return f, errors.New("--reverify needs at least one --policy FILE")
+	case !f.reverify && len(f.policies) > 0:
+		return f, errors.New("--policy is read only with --reverify")
 	}
 	if f.failKinds, err = audit.ParseKinds(f.failOn); err != nil {
 		return f, fmt.Errorf("--fail-on: %w", err)
@@ -80,6 +90,13 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return auditUsage
 	}
+	var set *policy.Set
+	if f.reverify {
+		if set, err = loadPolicies(ctx, f.policies); err != nil {
+			fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
+			return auditUsage
+		}
+	}
 	signers, err := audit.LoadSigners(f.allowedSigners, f.keyring)
 	if err != nil {
 		fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
@@ -99,6 +116,9 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return auditUnavailable
 	}
+	if f.reverify {
+		reverify(ctx, rep, set, f.allowInsecure)
+	}
 	if err := writeAudit(stdout, f.output, rep, f.failKinds); err != nil {
 		fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
 		return auditUnavailable
@@ -111,6 +131,9 @@ func auditStatus(rep *audit.Report, fail map[audit.Kind]bool) int {
 		if n > 0 && fail[k] {
 			return auditFinding
 		}
+	}
+	if rep.Unavailable > 0 {
+		return auditUnavailable
 	}
 	return auditClean
 }

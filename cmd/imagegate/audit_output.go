@@ -39,10 +39,18 @@ func writeAudit(w io.Writer, format string, rep *audit.Report, fail map[audit.Ki
 // skipped and a summary.
 func writeAuditTable(w io.Writer, rep *audit.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COMMIT\tDATE\tBY\tSIGNATURE\tFILE:LINE\tIMAGE\tFINDINGS")
+	header := "COMMIT\tDATE\tBY\tSIGNATURE\tFILE:LINE\tIMAGE\tFINDINGS"
+	if rep.Reverified > 0 {
+		header += "\tNOW"
+	}
+	fmt.Fprintln(tw, header)
 	for _, e := range rep.Entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", short(e.Commit), e.Date.Format("2006-01-02"),
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", short(e.Commit), e.Date.Format("2006-01-02"),
 			byOf(e), signatureOf(e.Signature), location(e), e.Image, findingsOf(e))
+		if rep.Reverified > 0 {
+			line += "\t" + nowOf(e)
+		}
+		fmt.Fprintln(tw, line)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -70,7 +78,22 @@ func summary(rep *audit.Report) string {
 	if len(rep.Skipped) > 0 {
 		s += fmt.Sprintf(", %d files skipped", len(rep.Skipped))
 	}
+	if rep.Reverified > 0 {
+		s += fmt.Sprintf(", %d digests verified again (%d entries unavailable)", rep.Reverified, rep.Unavailable)
+	}
 	return s
+}
+
+// nowOf renders an entry's reverification: "Verified", "Denied
+// (Reason)", or "-" when it was not verified again (tag-only).
+func nowOf(e audit.Entry) string {
+	switch {
+	case e.Reverify == nil:
+		return "-"
+	case e.Reverify.Result == "Verified":
+		return e.Reverify.Result
+	}
+	return fmt.Sprintf("%s (%s)", e.Reverify.Result, e.Reverify.Reason)
 }
 
 func short(commit string) string {
@@ -142,6 +165,12 @@ func writeAuditGitHub(w io.Writer, rep *audit.Report, fail map[audit.Kind]bool) 
 		}
 		if e.Exception != nil {
 			msg += fmt.Sprintf("; exception %q expires %s", e.Exception.Reason, e.Exception.Expires.Format("2006-01-02T15:04:05Z"))
+		}
+		if e.Reverify != nil {
+			msg += "; now " + nowOf(e)
+			if e.Reverify.Message != "" {
+				msg += ": " + e.Reverify.Message
+			}
 		}
 		fmt.Fprintf(w, "::%s %s::%s\n", level, strings.Join(props, ","), ghData(msg))
 	}

@@ -131,7 +131,7 @@ func TestAuditJSONOutput(t *testing.T) {
 	if got.SchemaVersion != 1 || got.Head != person || got.Commits != 2 || len(got.Entries) != 2 || got.Skipped == nil {
 		t.Fatalf("report %+v, want schema 1, head %s, 2 commits, 2 entries, skipped []", got, person)
 	}
-	wantCounts := map[string]int{"unsigned-commit": 0, "missing-trailer": 1, "trailer-mismatch": 0, "tag-only": 1, "exception": 0, "expired-exception": 0}
+	wantCounts := map[string]int{"unsigned-commit": 0, "missing-trailer": 1, "trailer-mismatch": 0, "tag-only": 1, "exception": 0, "expired-exception": 0, "no-longer-verifies": 0}
 	if fmt.Sprint(got.Findings) != fmt.Sprint(wantCounts) {
 		t.Fatalf("findings %v, want every kind counted: %v", got.Findings, wantCounts)
 	}

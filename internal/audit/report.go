@@ -26,10 +26,13 @@ const (
 	ExceptionUsed Kind = "exception"
 	// ExpiredException: as ExceptionUsed, and the exception has expired since.
 	ExpiredException Kind = "expired-exception"
+	// NoLongerVerifies: with --reverify, the digest is denied under
+	// today's policies.
+	NoLongerVerifies Kind = "no-longer-verifies"
 )
 
 // AllKinds lists every finding, in the order reports sort them.
-var AllKinds = []Kind{UnsignedCommit, MissingTrailer, TrailerMismatch, TagOnly, ExceptionUsed, ExpiredException}
+var AllKinds = []Kind{UnsignedCommit, MissingTrailer, TrailerMismatch, TagOnly, ExceptionUsed, ExpiredException, NoLongerVerifies}
 
 // ParseKinds reads a comma-separated --fail-on list; "all" is every kind.
 func ParseKinds(list string) (map[Kind]bool, error) {
@@ -90,6 +93,34 @@ type Entry struct {
 	// the walk introduced it cleanly (a revert or merge of gate work).
 	Settled  bool   `json:"settled"`
 	Findings []Kind `json:"findings"`
+	// Reverify is today's verification of the digest (--reverify only).
+	Reverify *Reverification `json:"reverify,omitempty"`
+}
+
+// Reverification is the outcome of verifying an entry's digest again,
+// in the terms of `imagegate verify --output json`.
+type Reverification struct {
+	Result  string `json:"result"` // Verified, Denied, Exception or Unavailable
+	Reason  string `json:"reason"`
+	Policy  string `json:"policy,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// AddReverification records r on entry i, and a NoLongerVerifies finding
+// when it is a denial. It returns whether the result was Unavailable.
+func (r *Report) AddReverification(i int, rv Reverification) bool {
+	e := &r.Entries[i]
+	e.Reverify = &rv
+	switch rv.Result {
+	case "Denied":
+		e.Findings = append(e.Findings, NoLongerVerifies)
+		e.Settled = false
+		r.Findings[NoLongerVerifies]++
+	case "Unavailable":
+		r.Unavailable++
+		return true
+	}
+	return false
 }
 
 // Skipped is a changed file under the path the audit could not read.
@@ -113,4 +144,9 @@ type Report struct {
 	Entries  []Entry      `json:"entries"`
 	Skipped  []Skipped    `json:"skipped"`
 	Findings map[Kind]int `json:"findings"`
+	// Reverified counts the distinct digests verified again and
+	// Unavailable the entries whose registry could not be reached
+	// (--reverify only).
+	Reverified  int `json:"reverified"`
+	Unavailable int `json:"unavailable"`
 }
