@@ -24,6 +24,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"version":    {"print the version", runVersion},
 		"verify":     {"verify images against trust policy files, like cosign verify", runVerify},
+		"audit":      {"review the image history of a GitOps repository branch", runAudit},
 		"controller": {"run the ImageGate controller (the pre-commit gate)", runController},
 		"webhook":    {"run the validating admission webhook", runWebhook},
 	}

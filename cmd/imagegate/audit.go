@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/imagegate/imagegate/internal/audit"
+	"github.com/imagegate/imagegate/internal/policy"
+)
+
+// Exit statuses of `imagegate audit`, in the style of `imagegate verify`.
+const (
+	auditClean       = 0 // no finding of the --fail-on kinds
+	auditFinding     = 1 // at least one finding of the --fail-on kinds
+	auditUsage       = 2 // usage error; nothing judged
+	auditUnavailable = 3 // the history could not be read, or (--reverify) a registry could not be reached
+)
+
+type auditFlags struct {
+	repo, branch, path, since string
+	allowedSigners, keyring   string
+	output, failOn            string
+	maxFileBytes              int64
+	failKinds                 map[audit.Kind]bool
+	reverify, allowInsecure   bool
+	policies                  stringList
+}
+
+func parseAuditFlags(args []string, stderr io.Writer) (auditFlags, error) {
+	var f auditFlags
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.repo, "repo", ".", "local clone of the GitOps repository")
+	fs.StringVar(&f.branch, "branch", "HEAD", "branch (any revision) whose first-parent history is audited")
+	fs.StringVar(&f.path, "path", "", "audit only files under this path of the repository")
+	fs.StringVar(&f.since, "since", "", "audit only commits after this one; its history seeds what counts as verified")
+	fs.StringVar(&f.allowedSigners, "allowed-signers", "", "SSH allowed-signers file (git's gpg.ssh.allowedSignersFile format) of the gate's keys")
+	fs.StringVar(&f.keyring, "keyring", "", "armored OpenPGP public keys of the gate")
+	fs.StringVar(&f.output, "output", "table", "output format: table, json or github (workflow commands)")
+	fs.StringVar(&f.failOn, "fail-on", "all", "comma-separated findings that make the exit status 1: all, "+joinAllKinds())
+	fs.BoolVar(&f.reverify, "reverify", false, "verify each digest again under the --policy files (no-longer-verifies)")
+	fs.Var(&f.policies, "policy", "with --reverify: file of TrustPolicy/ClusterTrustPolicy YAML documents (repeatable)")
+	fs.BoolVar(&f.allowInsecure, "allow-insecure-registry", false, "with --reverify: allow plain HTTP registries")
+	fs.Int64Var(&f.maxFileBytes, "max-file-bytes", audit.DefaultMaxFileBytes, "largest file version read; bigger ones are reported skipped")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: imagegate audit [--repo PATH] [--branch B] [--path P] [--since REV] [--allowed-signers FILE] [--keyring FILE] [--output table|json|github] [--fail-on LIST]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	var err error
+	switch {
+	case fs.NArg() > 0:
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case f.output != "table" && f.output != "json" && f.output != "github":
+		return f, fmt.Errorf("--output %q: want table, json or github", f.output)
+	case f.maxFileBytes <= 0:
+		return f, fmt.Errorf("--max-file-bytes %d: want a positive number", f.maxFileBytes)
+	case f.reverify && len(f.policies) == 0:
+		return f, errors.New("--reverify needs at least one --policy FILE")
+	case !f.reverify && len(f.policies) > 0:
+		return f, errors.New("--policy is read only with --reverify")
+	}
+	if f.failKinds, err = audit.ParseKinds(f.failOn); err != nil {
+		return f, fmt.Errorf("--fail-on: %w", err)
+	}
+	return f, nil
+}
+
+func joinAllKinds() string {
+	s := ""
+	for i, k := range audit.AllKinds {
+		if i > 0 {
+			s += ", "
+		}
+		s += string(k)
+	}
+	return s
+}
+
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parseAuditFlags(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
+		}
+		return auditUsage
+	}
+	var set *policy.Set
+	if f.reverify {
+		if set, err = loadPolicies(ctx, f.policies); err != nil {
+			fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
+			return auditUsage
+		}
+	}
+	signers, err := audit.LoadSigners(f.allowedSigners, f.keyring)
+	if err != nil {
+		fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
+		return auditUsage
+	}
+	if f.allowedSigners == "" && f.keyring == "" {
+		fmt.Fprintln(stderr, "imagegate audit: warning: no --allowed-signers or --keyring: no commit can be the gate's")
+	}
+	rep, err := audit.Run(ctx, audit.Options{
+		Repo: f.repo, Branch: f.branch, Path: f.path, Since: f.since,
+		Signers: signers, MaxFileBytes: f.maxFileBytes,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
+		if errors.Is(err, audit.ErrUsage) {
+			return auditUsage
+		}
+		return auditUnavailable
+	}
+	if f.reverify {
+		reverify(ctx, rep, set, f.allowInsecure)
+	}
+	if err := writeAudit(stdout, f.output, rep, f.failKinds); err != nil {
+		fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
+		return auditUnavailable
+	}
+	return auditStatus(rep, f.failKinds)
+}
+
+func auditStatus(rep *audit.Report, fail map[audit.Kind]bool) int {
+	for k, n := range rep.Findings {
+		if n > 0 && fail[k] {
+			return auditFinding
+		}
+	}
+	if rep.Unavailable > 0 {
+		return auditUnavailable
+	}
+	return auditClean
+}

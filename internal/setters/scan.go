@@ -1,0 +1,61 @@
+package setters
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Marked is a scalar that carries an image policy marker, found by Scan.
+type Marked struct {
+	// Doc is the 0-based index of the YAML document in the file.
+	Doc int
+	// Line is the 1-based line of the value.
+	Line int
+	// Policy and Setter are what the marker names.
+	Policy Policy
+	Setter string
+	// Value is the scalar's value.
+	Value string
+}
+
+// IsSetterFile reports whether Apply would look at a file of this name:
+// *.yaml, *.yml or Kustomization, as Flux.
+func IsSetterFile(name string) bool { return isYAMLName(name) }
+
+// Scan returns the marked scalars of src in document order, read by the
+// same rules Apply uses to find what to rewrite, so readers of history
+// (imagegate audit) see exactly the fields the gate writes. A file that is
+// not valid YAML returns an error; a file without the marker token is not
+// parsed at all. The caller bounds len(src).
+func Scan(src []byte) (ms []Marked, err error) {
+	if !bytes.Contains(src, token) {
+		return nil, nil
+	}
+	defer func() {
+		// Third-party parser on repository content: a panic costs the file.
+		if r := recover(); r != nil {
+			ms, err = nil, fmt.Errorf("the YAML parser failed on this file (%v)", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	for doc := 0; ; doc++ {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return ms, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("not valid YAML: %w", err)
+		}
+		_ = walkScalars(&n, false, func(s *yaml.Node, _ bool) error {
+			if m, ok := markerOf(s); ok {
+				ms = append(ms, Marked{Doc: doc, Line: s.Line, Policy: m.policy, Setter: m.setter, Value: s.Value})
+			}
+			return nil
+		})
+	}
+}
