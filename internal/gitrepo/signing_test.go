@@ -143,7 +143,7 @@ func sshKeyPEM(t *testing.T, key crypto.Signer, passphrase string) (private, aut
 func TestUpdateSSHSignedCommitVerifiesWithGit(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen is needed by git to verify SSH signatures")
+		t.Fatal("ssh-keygen is needed by git to verify SSH signatures: install openssh-client (.ci/run does)")
 	}
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

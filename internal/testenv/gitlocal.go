@@ -139,11 +139,12 @@ type SSHSigningKey struct {
 }
 
 // NewSSHSigningKey generates a key; it needs ssh-keygen on PATH to sign
-// (git runs `ssh-keygen -Y sign`), and skips the test without it.
+// (git runs `ssh-keygen -Y sign`; .ci/run installs openssh-client), and
+// fails the test without it rather than skip what it shows.
 func NewSSHSigningKey(t testing.TB) *SSHSigningKey {
 	t.Helper()
 	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen is needed by git to sign with SSH")
+		t.Fatal("ssh-keygen is needed by git to sign with SSH: install openssh-client (.ci/run does)")
 	}
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
