@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net/http"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -94,15 +93,7 @@ func TestAuditReverifyAfterKeyRotation(t *testing.T) {
 func TestAuditReverifyUnavailableRegistry(t *testing.T) {
 	t.Parallel()
 	var down atomic.Bool
-	reg := testenv.NewRegistry(t, testenv.WithMiddleware(func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if down.Load() {
-				http.Error(w, "maintenance", http.StatusServiceUnavailable)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}))
+	reg := testenv.NewRegistry(t, testenv.WithOutage(&down))
 	key := testenv.NewCosignKey(t)
 	d := reg.PushImage(t, "app", "v1")
 	testenv.SignLegacy(t, d, key)

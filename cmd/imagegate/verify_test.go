@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,15 +133,7 @@ func TestVerifyCLIExitCodesAndJSON(t *testing.T) {
 func TestVerifyCLIUnavailableRegistry(t *testing.T) {
 	t.Parallel()
 	var down atomic.Bool
-	reg := testenv.NewRegistry(t, testenv.WithMiddleware(func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if down.Load() {
-				http.Error(w, "maintenance", http.StatusServiceUnavailable)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}))
+	reg := testenv.NewRegistry(t, testenv.WithOutage(&down))
 	key := testenv.NewCosignKey(t)
 	d := reg.PushImage(t, "app", "v1")
 	testenv.SignLegacy(t, d, key)

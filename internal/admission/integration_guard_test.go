@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"net/http"
 	"sync/atomic"
 	"testing"
 
@@ -20,15 +19,7 @@ import (
 func TestRegistryDownIsATransientDenialUntilItIsBack(t *testing.T) {
 	t.Parallel()
 	var down atomic.Bool
-	f := newFixture(t, testenv.WithMiddleware(func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if down.Load() {
-				http.Error(w, "maintenance", http.StatusServiceUnavailable)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}))
+	f := newFixture(t, testenv.WithOutage(&down))
 	f.clusterPolicy(t)
 	d := f.signedImage(t, "web")
 	down.Store(true)

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -70,6 +71,20 @@ func WithReferrersAPI() RegistryOption {
 // connections in Cleanup, which cancels it.
 func WithMiddleware(mw func(http.Handler) http.Handler) RegistryOption {
 	return func(c *registryConfig) { c.middleware = append(c.middleware, mw) }
+}
+
+// WithOutage answers every request with 503 while down is true: a
+// registry under maintenance that comes back when the test says so.
+func WithOutage(down *atomic.Bool) RegistryOption {
+	return WithMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				http.Error(w, "maintenance", http.StatusServiceUnavailable)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
 }
 
 // registryBypassHeader carries Registry.bypass on the fixture's own requests.
