@@ -82,7 +82,8 @@ type verdict struct {
 	// (policy exceptions).
 	Warning string
 	// Canonical is the reference in canonical form (policy.ParseImage)
-	// when the chain parsed it; audit lines name the image by it.
+	// when the chain parsed it and it was written otherwise; audit lines
+	// name the image by it.
 	Canonical string
 }
 
@@ -168,7 +169,7 @@ func (c *imageCheck) image() (policy.Image, error) {
 func (d *deps) run(ctx context.Context, r *request, c *imageCheck) verdict {
 	for _, s := range chain() {
 		if v, ok := s(ctx, d, r, c); ok {
-			if c.didParse && c.parseErr == nil {
+			if c.didParse && c.parseErr == nil && !c.parsed.Spells(c.ref.Image) {
 				v.Canonical = c.parsed.String()
 			}
 			return v

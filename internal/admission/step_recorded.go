@@ -25,7 +25,8 @@ func stepRecorded(ctx context.Context, d *deps, r *request, c *imageCheck) (verd
 	if err != nil {
 		return verdict{}, false
 	}
-	vs := make([]verdict, 0, len(pols))
+	var buf [2]verdict // the floor and the namespace's policy
+	vs := buf[:0]
 	for _, pol := range pols {
 		v, ok := d.recorded(ctx, c, pol, img.Digest)
 		if !ok {

@@ -105,6 +105,26 @@ func (i Image) PinnedWithTag() bool {
 	return i.Tag != "" && i.Digest != "" && !i.tagProven
 }
 
+// Spells reports whether ref is written exactly as String would render
+// the image, without building that string.
+func (i Image) Spells(ref string) bool {
+	rest, ok := strings.CutPrefix(ref, i.Repository)
+	if !ok {
+		return false
+	}
+	if i.Tag != "" {
+		if rest, ok = strings.CutPrefix(rest, ":"+i.Tag); !ok {
+			return false
+		}
+	}
+	if i.Digest != "" {
+		if rest, ok = strings.CutPrefix(rest, "@"+i.Digest); !ok {
+			return false
+		}
+	}
+	return rest == ""
+}
+
 // String renders repository:tag@digest with the parts present.
 func (i Image) String() string {
 	s := i.Repository
