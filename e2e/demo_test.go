@@ -14,7 +14,9 @@ import (
 	"testing/fstest"
 	"time"
 
+	iacv1 "github.com/fluxcd/image-automation-controller/api/v1"
 	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
+	"github.com/fluxcd/pkg/apis/meta"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -45,10 +47,12 @@ spec:
 `
 
 // TestDemo is the main job end to end: a signed tag is committed to Git
-// as tag@digest with trailers, an unsigned one is blocked and Git keeps
-// the verified image. It tells the story on stdout as it goes, which is
-// what `make demo` shows (see the Makefile for why stdout), and then checks
-// that the story tells each step.
+// as tag@digest with trailers and a signature, an unsigned one is blocked
+// and Git keeps the verified image; then `imagegate audit` reads the
+// history back and finds a hand-made commit pinning the unsigned image. It
+// tells the story on stdout as it goes, which is what `make demo` shows
+// (see the Makefile for why stdout), and then checks that the story tells
+// each step.
 func TestDemo(t *testing.T) {
 	var told bytes.Buffer
 	demo(t, story{io.MultiWriter(os.Stdout, &told)})
@@ -62,7 +66,8 @@ func TestDemo(t *testing.T) {
 // storyLines are what a reader of the demo must see, as patterns over the
 // story's lines: the selection, the verification with its signer and trust
 // policy, the commit with its trailers, the unsigned tag blocked with its
-// reason, and the real git log holding the gate's commit.
+// reason, the real git log holding the gate's commit, and the audit telling
+// the gate's signed commit from the hand-made one.
 var storyLines = []struct{ what, pattern string }{
 	{"the signed selection", `(?m)^1\. image-reflector-controller selects 1\.0\.0 \(signed\)$`},
 	{"the verification with its signer", `(?m)^   verified under ClusterTrustPolicy release-signed, signed by \S+`},
@@ -75,6 +80,9 @@ var storyLines = []struct{ what, pattern string }{
 	{"the Verified-Image trailer", `(?m)^   \| Verified-Image: \S+/shop/web:1\.0\.0@sha256:[0-9a-f]{64}$`},
 	{"the Verified-Policy trailer", `(?m)^   \| Verified-Policy: \S*release-signed \(`},
 	{"the Verified-By trailer", `(?m)^   \| Verified-By: \S.* \(authority `},
+	{"the audit's clean gate commit", `(?m)^   [0-9a-f]{12}  \S+  imagegate  +openpgp [0-9A-F]{40} .*\S+/shop/web:1\.0\.0@sha256:[0-9a-f]{64}  -$`},
+	{"the audit's finding on the hand-made commit", `(?m)^   [0-9a-f]{12}  \S+  person:Alice .*  none  .*\S+/shop/web:1\.1\.0@sha256:[0-9a-f]{64}  missing-trailer$`},
+	{"the audit's exit status", `(?m)^   the audit exits 1: it found the hand-made commit \(expected\)$`},
 }
 
 // storyLacks names each storyLines entry the story does not show.
@@ -95,6 +103,7 @@ func demo(t *testing.T, s story) {
 	reg := testenv.NewRegistry(t)
 	git := testenv.NewGitServer(t)
 	key := testenv.NewCosignKey(t)
+	gitKey := newGateSigningKey(t)
 	s.say("imagegate demo: a local API server, a registry on %s and a git server on %s", reg.Host(), git.URL())
 
 	signed := reg.PushImage(t, "shop/web", "1.0.0")
@@ -110,14 +119,23 @@ func demo(t *testing.T, s story) {
 	must(t, cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}))
 	must(t, cp.Client.Create(ctx, testenv.ClusterTrustPolicy("release-signed", testenv.KeyPolicySpec(reg.Host()+"/shop/**", key.PublicPEM))))
 	must(t, cp.Client.Create(ctx, testenv.GitRepository("shop", "fleet", repoURL, "main")))
+	must(t, cp.Client.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "imagegate-signing"},
+		Data:       map[string][]byte{"git.asc": gitKey.private},
+	}))
 	must(t, cp.Client.Create(ctx, testenv.ImageGate("shop", "web", "fleet", "./apps", func(g *igv1.ImageGate) {
 		g.Spec.Interval = metav1.Duration{Duration: time.Minute}
+		g.Spec.GitSpec.Commit.SigningKey = &iacv1.SigningKey{
+			SecretRef: meta.LocalObjectReference{Name: "imagegate-signing"}, Type: iacv1.SigningKeyTypeGPG,
+		}
 	})))
 	must(t, cp.Client.Create(ctx, testenv.ImagePolicy("shop", "web", nil)))
 	s.say("cluster: ClusterTrustPolicy release-signed (one cosign key, require all), ImageGate shop/web writing ./apps")
+	s.say("         and signing its commits with an OpenPGP key (Secret shop/imagegate-signing, git.asc)")
 	s.say("controller: runs as ServiceAccount %s/imagegate-controller with config/default's RBAC, leader election on", installNamespace)
 
-	stop := startController(t, cp)
+	bin := testenv.BuildImagegate(t)
+	stop := startController(t, cp, bin)
 	defer stop()
 
 	s.say("\n1. image-reflector-controller selects 1.0.0 (signed)")
@@ -155,10 +173,35 @@ func demo(t *testing.T, s story) {
 	for _, line := range strings.Split(strings.TrimSpace(git.CommitMessage(t, "fleet", "main")), "\n") {
 		s.say("   | %s", line)
 	}
-	if n := len(git.Log(t, "fleet", "main")); n != 2 {
-		t.Fatalf("%d commits in fleet/main, want the seed and the gate's", n)
+	log := git.Log(t, "fleet", "main")
+	if len(log) != 2 {
+		t.Fatalf("%d commits in fleet/main, want the seed and the gate's", len(log))
 	}
-	s.say("\ndone: the signed tag was committed as tag@digest; the unsigned one was blocked and never reached Git.")
+	gateCommit, seed := strings.Fields(log[0])[0], strings.Fields(log[1])[0]
+
+	s.say("\n4. a person pins 1.1.0 by hand in a clone of fleet, past the gate (no trailers, no signature)")
+	pinned := reg.Repo("shop/web") + ":1.1.0@" + unsigned.DigestStr()
+	clone, hand := handMadeCommit(t, repoURL, "apps/web/deployment.yaml", want, pinned)
+	s.say("   %s by %s <%s>: apps/web/deployment.yaml runs %s", hand[:12], personName, personEmail, pinned)
+	s.say("   $ imagegate audit --repo fleet --branch main --path apps --since %s --keyring imagegate.asc", seed[:12])
+	s.say("   (--since: the seed commit predates the gate; --keyring: the gate's public key)")
+	code, table, stderr := runAudit(t, bin, "--repo", clone, "--branch", "main", "--path", "apps",
+		"--since", seed, "--keyring", gitKey.keyring, "--output", "table")
+	for _, line := range strings.Split(strings.TrimRight(table, "\n"), "\n") {
+		s.say("   %s", line)
+	}
+	s.say("   the audit exits %d: it found the hand-made commit (expected)", code)
+	if by, findings, ok := auditRow(table, gateCommit); !ok || by != "imagegate" || findings != "-" {
+		t.Errorf("the audit does not show the gate's commit %s as the gate's and clean (by %q, findings %q)", gateCommit[:12], by, findings)
+	}
+	if by, findings, ok := auditRow(table, hand); !ok || !strings.HasPrefix(by, "person:") || findings != "missing-trailer" {
+		t.Errorf("the audit does not report the hand-made commit %s as a person's missing-trailer (by %q, findings %q)", hand[:12], by, findings)
+	}
+	if code != 1 {
+		t.Fatalf("imagegate audit exited %d, want 1 (a finding); stderr:\n%s", code, stderr)
+	}
+	s.say("\ndone: the signed tag was committed as tag@digest and signed; the unsigned one was blocked and never")
+	s.say("reached Git through the gate; the audit told the gate's signed commit from the one made by hand.")
 }
 
 func must(t *testing.T, err error) {
@@ -168,11 +211,10 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// startController runs the real imagegate binary against the control plane
-// and returns a function that stops it and waits for it to exit.
-func startController(t *testing.T, cp *testenv.ControlPlane) func() {
+// startController runs the real imagegate binary bin against the control
+// plane and returns a function that stops it and waits for it to exit.
+func startController(t *testing.T, cp *testenv.ControlPlane, bin string) func() {
 	t.Helper()
-	bin := testenv.BuildImagegate(t)
 	// The controller's own service account with config/default's RBAC,
 	// nothing more: a permission the gate needs and the install lacks
 	// fails the demo.
