@@ -63,7 +63,7 @@ lint: $(GOLANGCI_LINT)
 # (local directory mode) streams a test's stdout as it runs; with a package
 # argument it would hide a passing test's output, and -v would wrap the story
 # in test-runner lines.
-demo: control-plane ## The gate end to end on a local sandbox: signed tag committed, unsigned blocked.
+demo: control-plane ## The gate end to end on a local sandbox: signed tag committed, unsigned blocked, a hand-made commit caught by imagegate audit.
 	cd e2e && go test -count=1 -run '^TestDemo$$'
 
 .PHONY: bench

@@ -33,7 +33,7 @@ const toldStory = `1. image-reflector-controller selects 1.0.0 (signed)
    COMMIT        DATE        BY                                SIGNATURE                                                                                  FILE:LINE                    IMAGE                                                                                                   FINDINGS
    51ddc7b347d0  2026-12-04  imagegate                         openpgp 18EFC25C7086836D4101427C0ECF2D621E402C7E imagegate (demo) <imagegate@example.com>  apps/web/deployment.yaml:11  127.0.0.1:39321/shop/web:1.0.0@sha256:e7b56ecf0aff1162c5504325b3763d6ff01dcccb86d638a89bdc8dd3697cfc21  -
    a34db5e010ba  2026-12-04  person:Alice <alice@example.com>  none                                                                                       apps/web/deployment.yaml:11  127.0.0.1:39321/shop/web:1.1.0@sha256:3b2079da86c9845c0d5325a85b5ad50dc5240dd6ec111eb233073e2af1bf501c  missing-trailer
-   2 commits audited, 2 changed images, 2 entries, 1 findings (missing-trailer=1)
+   2 commits audited, 2 changed images, 2 entries, 1 finding (missing-trailer=1)
    the audit exits 1: it found the hand-made commit (expected)
 `
 

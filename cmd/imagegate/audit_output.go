@@ -71,7 +71,8 @@ func summary(rep *audit.Report) string {
 			total += n
 		}
 	}
-	s := fmt.Sprintf("%d commits audited, %d changed images, %d entries, %d findings", rep.Commits, rep.Changed, len(rep.Entries), total)
+	s := fmt.Sprintf("%s audited, %s, %s, %s", plural(rep.Commits, "commit"), plural(rep.Changed, "changed image"),
+		plural(len(rep.Entries), "entry"), plural(total, "finding"))
 	if len(counts) > 0 {
 		s += " (" + strings.Join(counts, " ") + ")"
 	}
@@ -82,6 +83,17 @@ func summary(rep *audit.Report) string {
 		s += fmt.Sprintf(", %d digests verified again (%d entries unavailable)", rep.Reverified, rep.Unavailable)
 	}
 	return s
+}
+
+// plural renders "1 finding", "2 findings", "1 entry", "2 entries".
+func plural(n int, noun string) string {
+	switch {
+	case n == 1:
+		return "1 " + noun
+	case strings.HasSuffix(noun, "y"):
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(noun, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // nowOf renders an entry's reverification: "Verified", "Denied
