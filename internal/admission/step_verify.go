@@ -28,7 +28,7 @@ func stepVerify(ctx context.Context, d *deps, r *request, c *imageCheck) (verdic
 		return noPolicy(err), true
 	}
 	img, _ := c.image() // the tag may have been proven while matching
-	var buf [2]verdict // the floor and the namespace's policy
+	var buf [2]verdict  // the floor and the namespace's policy
 	vs := buf[:0]
 	for _, pol := range pols {
 		vs = append(vs, d.verifyUnder(ctx, r, c, img, pol))
