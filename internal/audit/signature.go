@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/sha512"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/imagegate/imagegate/internal/sshsig"
 )
 
 // Signature statuses of a commit.
@@ -115,18 +116,6 @@ func pgpName(e *openpgp.Entity) string {
 	return name
 }
 
-// sshsig is the SSHSIG blob (openssh PROTOCOL.sshsig) after its magic.
-type sshsig struct {
-	Version       uint32
-	PublicKey     []byte
-	Namespace     string
-	Reserved      string
-	HashAlgorithm string
-	Signature     []byte
-}
-
-const sshsigMagic = "SSHSIG"
-
 // verifySSH verifies an SSHSIG over the commit payload in the "git"
 // namespace, as `ssh-keygen -Y verify` does for `git verify-commit`, and
 // returns the allowed signer it matched. A key is allowed when a line of
@@ -136,18 +125,11 @@ func (s *Signers) verifySSH(c commitObject) (string, error) {
 	if len(s.ssh) == 0 {
 		return "", errors.New("SSH signature and no --allowed-signers")
 	}
-	body := strings.TrimSpace(c.signature)
-	body = strings.TrimPrefix(body, "-----BEGIN SSH SIGNATURE-----")
-	body = strings.TrimSuffix(body, "-----END SSH SIGNATURE-----")
-	blob, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(body), ""))
-	if err != nil || !bytes.HasPrefix(blob, []byte(sshsigMagic)) {
-		return "", errors.New("SSH signature is not an SSHSIG")
+	sig, err := sshsig.Parse(c.signature)
+	if err != nil {
+		return "", err
 	}
-	var sig sshsig
-	if err := ssh.Unmarshal(blob[len(sshsigMagic):], &sig); err != nil {
-		return "", fmt.Errorf("SSH signature: %w", err)
-	}
-	if sig.Version != 1 || sig.Namespace != "git" {
+	if sig.Version != sshsig.Version || sig.Namespace != sshsig.GitNamespace {
 		return "", fmt.Errorf("SSH signature version %d namespace %q, want 1 and git", sig.Version, sig.Namespace)
 	}
 	pub, err := ssh.ParsePublicKey(sig.PublicKey)
@@ -171,11 +153,7 @@ func (s *Signers) verifySSH(c commitObject) (string, error) {
 		return "", fmt.Errorf("SSH signature hash %q", sig.HashAlgorithm)
 	}
 	h.Write(c.payload)
-	signed := append([]byte(sshsigMagic), ssh.Marshal(struct {
-		Namespace, Reserved, HashAlgorithm string
-		Hash                               []byte
-	}{sig.Namespace, sig.Reserved, sig.HashAlgorithm, h.Sum(nil)})...)
-	if err := pub.Verify(signed, &inner); err != nil {
+	if err := pub.Verify(sshsig.SignedData(sig.Namespace, sig.Reserved, sig.HashAlgorithm, h.Sum(nil)), &inner); err != nil {
 		return "", fmt.Errorf("SSH signature does not verify: %w", err)
 	}
 	for _, a := range s.ssh {

@@ -4,27 +4,22 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha512"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/imagegate/imagegate/internal/sshsig"
 )
 
-// go-git v5.19 verifies nothing about SSH signatures and has no SSH signer,
-// but it accepts any Signer; x/crypto/ssh has no SSHSIG encoder either. This
-// file writes the SSHSIG format (openssh PROTOCOL.sshsig), the one
-// `git commit -S` with gpg.format=ssh produces via `ssh-keygen -Y sign`.
+// go-git v5.19 has no SSH signer but accepts any Signer; this one writes
+// the SSHSIG format (internal/sshsig), the one `git commit -S` with
+// gpg.format=ssh produces via `ssh-keygen -Y sign`.
 
 const (
-	sshsigMagic      = "SSHSIG"
-	sshsigVersion    = 1
-	sshsigNamespace  = "git" // git signs and verifies commits in this namespace
-	sshsigHash       = "sha512"
-	sshsigLineLength = 70 // as ssh-keygen wraps the armor
-	minRSABits       = 2048
+	sshsigHash = "sha512"
+	minRSABits = 2048
 )
 
 type sshSigner struct {
@@ -78,22 +73,12 @@ func (s *sshSigner) Sign(message io.Reader) ([]byte, error) {
 	if _, err := io.Copy(h, message); err != nil {
 		return nil, fmt.Errorf("sign commit with SSH key: read commit: %w", err)
 	}
-	toSign := append([]byte(sshsigMagic), ssh.Marshal(struct {
-		Namespace, Reserved, HashAlgorithm string
-		Hash                               []byte
-	}{sshsigNamespace, "", sshsigHash, h.Sum(nil)})...)
-
-	sig, err := s.sign(toSign)
+	sig, err := s.sign(sshsig.SignedData(sshsig.GitNamespace, "", sshsigHash, h.Sum(nil)))
 	if err != nil {
 		return nil, fmt.Errorf("sign commit with SSH key: %w", err)
 	}
-	blob := append([]byte(sshsigMagic), ssh.Marshal(struct {
-		Version                            uint32
-		PublicKey                          []byte
-		Namespace, Reserved, HashAlgorithm string
-		Signature                          []byte
-	}{sshsigVersion, s.signer.PublicKey().Marshal(), sshsigNamespace, "", sshsigHash, ssh.Marshal(sig)})...)
-	return armorSSHSig(blob), nil
+	return sshsig.Armor(sshsig.Blob{Version: sshsig.Version, PublicKey: s.signer.PublicKey().Marshal(),
+		Namespace: sshsig.GitNamespace, HashAlgorithm: sshsigHash, Signature: ssh.Marshal(sig)}), nil
 }
 
 // sign uses rsa-sha2-512 for RSA keys, as ssh-keygen does: the default
@@ -105,18 +90,4 @@ func (s *sshSigner) sign(data []byte) (*ssh.Signature, error) {
 		}
 	}
 	return s.signer.Sign(rand.Reader, data)
-}
-
-func armorSSHSig(blob []byte) []byte {
-	enc := base64.StdEncoding.EncodeToString(blob)
-	var b strings.Builder
-	b.WriteString("-----BEGIN SSH SIGNATURE-----\n")
-	for len(enc) > sshsigLineLength {
-		b.WriteString(enc[:sshsigLineLength])
-		b.WriteByte('\n')
-		enc = enc[sshsigLineLength:]
-	}
-	b.WriteString(enc)
-	b.WriteString("\n-----END SSH SIGNATURE-----\n")
-	return []byte(b.String())
 }
