@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -124,14 +123,10 @@ func checkImage(ctx context.Context, checker *cache.Checker, set *policy.Set, im
 	if err != nil {
 		return checker.Check(ctx, image, nil)
 	}
-	ps, err := set.MatchAny(img)
-	if img.PinnedWithTag() {
-		// A digest outranks a tag the registry does not show to name it.
-		proven := img.TagProven()
-		if pps, perr := set.MatchAny(proven); perr == nil && (err != nil || !slices.Equal(ps, pps)) && checker.TagNamesDigest(ctx, img) {
-			img, ps, err = proven, pps, nil
-		}
-	}
+	// A digest outranks a tag the registry does not show to name it.
+	img, ps, err := policy.MatchPinned(img, set.MatchAny, func(proven policy.Image, _ []*policy.Policy) bool {
+		return checker.TagNamesDigest(ctx, proven)
+	})
 	switch {
 	case errors.Is(err, policy.ErrAmbiguous):
 		return cache.Decision{Image: image, Parsed: img, Outcome: verify.Outcome{

@@ -2,7 +2,7 @@ package admission
 
 import (
 	"context"
-	"slices"
+	"strings"
 
 	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/records"
@@ -10,7 +10,10 @@ import (
 
 // policies returns the policies that judge the image in the request's
 // namespace, each of which must admit it (policy.Set.Match: the cluster
-// floor, then the namespace's own policy).
+// floor, then the namespace's own policy). A digest outranks a tag
+// (policy.MatchPinned): the tag of repo:tag@digest counts only when a
+// record or a resolve shows it names the digest, and the image is then
+// kept as proven.
 func (c *imageCheck) policies(ctx context.Context, d *deps, r *request) ([]*policy.Policy, error) {
 	if !c.didMatch {
 		c.didMatch = true
@@ -21,29 +24,12 @@ func (c *imageCheck) policies(ctx context.Context, d *deps, r *request) ([]*poli
 		case r.set == nil:
 			c.polErr = errPoliciesNotLoaded
 		default:
-			c.pols, c.polErr = r.set.Match(img, r.Namespace)
-			if img.PinnedWithTag() {
-				c.proveTag(ctx, d, r)
-			}
+			match := func(img policy.Image) ([]*policy.Policy, error) { return r.set.Match(img, r.Namespace) }
+			shown := func(proven policy.Image, pols []*policy.Policy) bool { return d.tagShown(ctx, proven, pols) }
+			c.parsed, c.pols, c.polErr = policy.MatchPinned(img, match, shown)
 		}
 	}
 	return c.pols, c.polErr
-}
-
-// proveTag applies the rule that a digest outranks a tag: repo:tag@digest
-// is matched as repo@digest, because the runtime pulls the digest and the
-// tag need not exist. Only when matching by the tag would choose other
-// policies does the tag matter, and then it counts only if a record or a
-// resolve shows that it names the digest.
-func (c *imageCheck) proveTag(ctx context.Context, d *deps, r *request) {
-	proven := c.parsed.TagProven()
-	pols, err := r.set.Match(proven, r.Namespace)
-	if (err == nil) == (c.polErr == nil) && slices.Equal(pols, c.pols) {
-		return
-	}
-	if err == nil && d.tagShown(ctx, proven, pols) {
-		c.parsed, c.pols, c.polErr = proven, pols, nil
-	}
 }
 
 // tagShown reports whether the tag of img is shown to name its digest: a
@@ -75,7 +61,7 @@ func combine(vs []verdict) verdict {
 		}
 	}
 	if len(warnings) > 0 {
-		best.Warning = joinWarnings(warnings)
+		best.Warning = strings.Join(warnings, "; ")
 	}
 	return best
 }
@@ -92,12 +78,4 @@ func severity(v verdict) int {
 		return 2
 	}
 	return 1
-}
-
-func joinWarnings(ws []string) string {
-	out := ws[0]
-	for _, w := range ws[1:] {
-		out += "; " + w
-	}
-	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -76,13 +75,7 @@ func (ts *trustSet) forPolicy(ctx context.Context, tags tagProver, ip *imagev1.I
 		}
 		match = func(img policy.Image) ([]*policy.Policy, error) { return ts.set.MatchNamed(img, ip.Namespace, ref) }
 	}
-	pols, err := match(img)
-	if img.PinnedWithTag() {
-		proven := img.TagProven()
-		if ppols, perr := match(proven); perr == nil && (err != nil || !slices.Equal(pols, ppols)) && tags.TagNamesDigest(ctx, img) {
-			img, pols, err = proven, ppols, nil
-		}
-	}
+	img, pols, err := policy.MatchPinned(img, match, func(proven policy.Image, _ []*policy.Policy) bool { return tags.TagNamesDigest(ctx, proven) })
 	if err != nil && errors.Is(err, policy.ErrNoPolicy) && len(ts.invalid) > 0 {
 		err = fmt.Errorf("%w (invalid policies skipped: %w)", err, joinInvalid(ts.invalid))
 	}

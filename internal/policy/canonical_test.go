@@ -183,3 +183,34 @@ func TestDigestOutranksTag(t *testing.T) {
 		t.Error("a tag-scoped exception does not apply once the tag is proven")
 	}
 }
+
+// TestMatchPinnedAsksOnlyWhenTheTagMatters: the tag of repo:tag@digest is
+// tried only when it would choose other policies, and counts only when
+// shown names it.
+func TestMatchPinnedAsksOnlyWhenTheTagMatters(t *testing.T) {
+	t.Parallel()
+	repo := pol("ClusterTrustPolicy", "", "repo", "registry.example/**")
+	byTag := pol("ClusterTrustPolicy", "", "v1", "registry.example/app:v1.*")
+	pinned, _ := ParseImage("registry.example/app:v1.2@" + digestA)
+	other, _ := ParseImage("registry.example/app:v2@" + digestA)
+	set := NewSet([]*Policy{repo, byTag})
+	match := func(img Image) ([]*Policy, error) { return set.Match(img, "apps") }
+	for _, tc := range []struct {
+		name   string
+		img    Image
+		shown  bool
+		asked  int
+		want   string
+		proven bool
+	}{
+		{"the tag matters and is shown", pinned, true, 1, "v1", true},
+		{"the tag matters and is not shown", pinned, false, 1, "repo", false},
+		{"the tag does not matter", other, true, 0, "repo", false},
+	} {
+		asked := 0
+		img, ps, err := MatchPinned(tc.img, match, func(Image, []*Policy) bool { asked++; return tc.shown })
+		if err != nil || refs(ps) != tc.want || asked != tc.asked || img.PinnedWithTag() == tc.proven {
+			t.Errorf("%s: %s, %v, asked %d, proven %v; want %s, asked %d, proven %v", tc.name, refs(ps), err, asked, !img.PinnedWithTag(), tc.want, tc.asked, tc.proven)
+		}
+	}
+}

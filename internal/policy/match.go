@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -89,6 +90,25 @@ func (s *Set) MatchNamed(img Image, namespace string, named Ref) ([]*Policy, err
 		}
 	}
 	return append(ps, p), nil
+}
+
+// MatchPinned applies the rule that a digest outranks a tag to a matcher
+// (Match, MatchAny or MatchNamed bound to their arguments): a reference
+// that carries both is matched as repository@digest, and by its tag only
+// when that would choose other policies and shown (asked only then: a
+// record lookup or a registry request) says the tag names the digest. It
+// returns the image, proven or not, with the policies that judge it.
+func MatchPinned(img Image, match func(Image) ([]*Policy, error), shown func(proven Image, pols []*Policy) bool) (Image, []*Policy, error) {
+	pols, err := match(img)
+	if !img.PinnedWithTag() {
+		return img, pols, err
+	}
+	proven := img.TagProven()
+	ppols, perr := match(proven)
+	if perr != nil || (err == nil && slices.Equal(pols, ppols)) || !shown(proven, ppols) {
+		return img, pols, err
+	}
+	return proven, ppols, nil
 }
 
 // Get returns the policy a ref names, or nil.
