@@ -30,10 +30,15 @@ func IsSetterFile(name string) bool { return isYAMLName(name) }
 // same rules Apply uses to find what to rewrite, so readers of history
 // (imagegate audit) see exactly the fields the gate writes. A file that is
 // not valid YAML returns an error; a file without the marker token is not
-// parsed at all. The caller bounds len(src).
+// parsed at all. The caller bounds len(src); the node count is bounded here
+// as Apply bounds it (DefaultLimits.MaxFileNodes, counted before parsing),
+// so a dense file costs a reader of history no more memory than the gate.
 func Scan(src []byte) (ms []Marked, err error) {
 	if !bytes.Contains(src, token) {
 		return nil, nil
+	}
+	if n := nodeBound(src); n > DefaultLimits.MaxFileNodes {
+		return nil, fmt.Errorf("may hold up to %d YAML nodes (counted before parsing), over the limit of %d the gate parses", n, DefaultLimits.MaxFileNodes)
 	}
 	defer func() {
 		// Third-party parser on repository content: a panic costs the file.
