@@ -84,5 +84,6 @@ func branchOf(cfg gitrepo.Config) string {
 	if cfg.PushBranch != "" {
 		return cfg.PushBranch
 	}
-	return cfg.CheckoutBranch
+	branch, _ := cfg.Checkout.Branch()
+	return branch
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strings"
 
 	iacv1 "github.com/fluxcd/image-automation-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
@@ -55,10 +56,11 @@ func (r *Reconciler) source(ctx context.Context, g *igv1.ImageGate) (gitrepo.Con
 	if r.MaxGitTimeout > 0 {
 		cfg.Timeout = min(cmp.Or(cfg.Timeout, gitrepo.DefaultTimeout), r.MaxGitTimeout)
 	}
-	cfg.CheckoutBranch = checkoutBranch(g, &repo)
-	if cfg.CheckoutBranch == "" {
-		return cfg, stalled(igv1.ReasonInvalidSource, "GitRepository %s/%s checks out a tag, semver or commit; set spec.git.checkout.ref.branch", ns, ref.Name)
+	checkout, from, err := checkoutRef(g, &repo)
+	if err != nil {
+		return cfg, err
 	}
+	cfg.Checkout = checkout
 	if repo.Spec.SecretRef != nil {
 		data, err := r.secretData(ctx, ns, repo.Spec.SecretRef.Name)
 		if err != nil {
@@ -82,24 +84,49 @@ func (r *Reconciler) source(ctx context.Context, g *igv1.ImageGate) (gitrepo.Con
 	if p := g.Spec.GitSpec.Push; p != nil {
 		cfg.PushBranch, cfg.PushRefspec, cfg.PushOptions = p.Branch, p.Refspec, p.Options
 	}
+	if _, isBranch := checkout.Branch(); !isBranch && cfg.PushBranch == "" {
+		return cfg, stalled(igv1.ReasonInvalidSource, "%s checks out %s, which cannot be committed to: set spec.git.push.branch to the branch the gate creates from it and commits to", from, checkout)
+	}
 	return cfg, nil
 }
 
-func checkoutBranch(g *igv1.ImageGate, repo *sourcev1.GitRepository) string {
-	if c := g.Spec.GitSpec.Checkout; c != nil {
-		return c.Reference.Branch
-	}
-	if repo.Spec.Reference == nil {
-		return defaultBranch
-	}
+// checkoutRef reads what to check out, and where it is written: the
+// gate's spec.git.checkout.ref, else the GitRepository's spec.ref, read
+// with source-controller's precedence (commit, name, semver, tag, branch)
+// and its default branch.
+func checkoutRef(g *igv1.ImageGate, repo *sourcev1.GitRepository) (gitrepo.Ref, string, error) {
+	from := fmt.Sprintf("GitRepository %s/%s spec.ref", repo.Namespace, repo.Name)
 	ref := repo.Spec.Reference
-	if ref.Branch != "" {
-		return ref.Branch
+	if c := g.Spec.GitSpec.Checkout; c != nil {
+		from, ref = "spec.git.checkout.ref", &c.Reference
 	}
-	if ref.Tag == "" && ref.SemVer == "" && ref.Commit == "" && ref.Name == "" {
-		return defaultBranch
+	out := gitrepo.BranchRef(defaultBranch)
+	switch {
+	case ref == nil:
+	case ref.Commit != "":
+		out = gitrepo.CommitRef(ref.Commit, ref.Branch)
+	case ref.Name != "":
+		branch, isBranch := strings.CutPrefix(ref.Name, "refs/heads/")
+		tag, isTag := strings.CutPrefix(ref.Name, "refs/tags/")
+		switch {
+		case isBranch:
+			out = gitrepo.BranchRef(branch)
+		case isTag:
+			out = gitrepo.TagRef(tag)
+		default:
+			return out, from, stalled(igv1.ReasonInvalidSource, "%s names %q: only refs/heads/ and refs/tags/ names can be checked out to commit on; name a branch or tag", from, ref.Name)
+		}
+	case ref.SemVer != "":
+		out = gitrepo.SemVerRef(ref.SemVer)
+	case ref.Tag != "":
+		out = gitrepo.TagRef(ref.Tag)
+	case ref.Branch != "":
+		out = gitrepo.BranchRef(ref.Branch)
 	}
-	return ""
+	if err := out.Validate(); err != nil {
+		return out, from, stalled(igv1.ReasonInvalidSource, "%s: %v", from, err)
+	}
+	return out, from, nil
 }
 
 // secrets returns the reader of Secrets (Reconciler.Secrets).

@@ -25,10 +25,12 @@ type Config struct {
 	URL  string // https://, http://, ssh:// or scp-like git@host:path
 	Auth Auth
 
-	CheckoutBranch string // branch to clone (required; must exist)
-	// PushBranch receives the commit; default CheckoutBranch. When it
+	// Checkout is what to clone (required; must exist on the remote).
+	Checkout Ref
+	// PushBranch receives the commit; default the Checkout branch, and
+	// required when Checkout is a tag, semver range or commit. When it
 	// already exists the commit is made on top of it, otherwise it is
-	// created from CheckoutBranch (as image-automation-controller does).
+	// created from Checkout (as image-automation-controller does).
 	PushBranch string
 	// PushRefspec is pushed to in addition to PushBranch, after it, as
 	// Flux's git.push.refspec (e.g. "HEAD:refs/for/main"). Its source must
@@ -63,8 +65,8 @@ type Result struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.PushBranch == "" {
-		c.PushBranch = c.CheckoutBranch
+	if branch, ok := c.Checkout.Branch(); ok && c.PushBranch == "" {
+		c.PushBranch = branch
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = DefaultMaxAttempts
@@ -79,15 +81,17 @@ func (c Config) validate() error {
 	switch {
 	case c.URL == "":
 		return fmt.Errorf("%w: no repository URL", ErrInvalidConfig)
-	case c.CheckoutBranch == "":
-		return fmt.Errorf("%w: no checkout branch for %s", ErrInvalidConfig, redactURL(c.URL))
 	case c.Author.Email == "":
 		return fmt.Errorf("%w: no commit author email for %s", ErrInvalidConfig, redactURL(c.URL))
 	}
-	for _, b := range []string{c.CheckoutBranch, c.PushBranch} {
-		if err := plumbing.NewBranchReferenceName(b).Validate(); err != nil {
-			return fmt.Errorf("%w: invalid branch name %q: %w", ErrInvalidConfig, b, err)
-		}
+	if err := c.Checkout.Validate(); err != nil {
+		return fmt.Errorf("checkout of %s: %w", redactURL(c.URL), err)
+	}
+	if c.PushBranch == "" {
+		return fmt.Errorf("%w: checking out %s of %s needs a push branch to commit to", ErrInvalidConfig, c.Checkout, redactURL(c.URL))
+	}
+	if err := validBranch(c.PushBranch); err != nil {
+		return err
 	}
 	if c.PushRefspec != "" {
 		if _, err := c.refspec(plumbing.HEAD); err != nil {
@@ -110,7 +114,7 @@ func (c Config) refspec(local plumbing.ReferenceName) (config.RefSpec, error) {
 	case strings.Contains(c.PushRefspec, "*"):
 		return "", fmt.Errorf("%w: push refspec %q: wildcards are not supported", ErrInvalidConfig, c.PushRefspec)
 	case !c.namesPushedCommit(src):
-		return "", fmt.Errorf("%w: push refspec %q: source must be HEAD, %s or %s", ErrInvalidConfig, c.PushRefspec, c.CheckoutBranch, c.PushBranch)
+		return "", fmt.Errorf("%w: push refspec %q: source must be HEAD or %s", ErrInvalidConfig, c.PushRefspec, strings.Join(c.branches(), " or "))
 	}
 	if !strings.HasPrefix(dst, "refs/") {
 		dst = plumbing.NewBranchReferenceName(dst).String()
@@ -123,11 +127,22 @@ func (c Config) refspec(local plumbing.ReferenceName) (config.RefSpec, error) {
 }
 
 func (c Config) namesPushedCommit(src string) bool {
-	switch src {
-	case "HEAD", "@", c.CheckoutBranch, c.PushBranch,
-		plumbing.NewBranchReferenceName(c.CheckoutBranch).String(),
-		plumbing.NewBranchReferenceName(c.PushBranch).String():
+	if src == "HEAD" || src == "@" {
 		return true
 	}
+	for _, b := range c.branches() {
+		if src == b || src == plumbing.NewBranchReferenceName(b).String() {
+			return true
+		}
+	}
 	return false
+}
+
+// branches names the branches the pushed commit is on: the push branch,
+// and the checkout branch when there is one.
+func (c Config) branches() []string {
+	if b, ok := c.Checkout.Branch(); ok && b != c.PushBranch {
+		return []string{c.PushBranch, b}
+	}
+	return []string{c.PushBranch}
 }

@@ -76,7 +76,7 @@ func TestOperationsTimeOutOverHTTP(t *testing.T) {
 			srv.CreateRepo(t, "fleet", nil)
 			proxy := testenv.NewStallingProxy(t, srv.URL(), tc.stall)
 			checkGoroutinesWhileServing(t)
-			cfg := gitrepo.Config{URL: proxy.URL() + "/fleet.git", CheckoutBranch: "main", Author: author, Timeout: testTimeout}
+			cfg := gitrepo.Config{URL: proxy.URL() + "/fleet.git", Checkout: gitrepo.BranchRef("main"), Author: author, Timeout: testTimeout}
 			_, err := gitrepo.Update(context.Background(), cfg, tc.change(srv, t))
 			assertTimedOut(t, err, tc.op)
 			if got := proxy.Stalled(); got != 1 {
@@ -87,7 +87,7 @@ func TestOperationsTimeOutOverHTTP(t *testing.T) {
 	t.Run("list: the server accepts and never answers", func(t *testing.T) {
 		pit := testenv.NewTarpit(t, "", nil)
 		checkGoroutinesWhileServing(t)
-		cfg := gitrepo.Config{URL: "http://" + pit.Addr() + "/fleet.git", CheckoutBranch: "main", Author: author, Timeout: testTimeout}
+		cfg := gitrepo.Config{URL: "http://" + pit.Addr() + "/fleet.git", Checkout: gitrepo.BranchRef("main"), Author: author, Timeout: testTimeout}
 		_, err := gitrepo.Update(context.Background(), cfg, noChange)
 		assertTimedOut(t, err, "list")
 	})
@@ -146,7 +146,7 @@ func TestOperationsTimeOutOverSSH(t *testing.T) {
 				SSHPrivateKey: identity,
 				KnownHosts:    []byte(knownhosts.Line([]string{knownhosts.Normalize(pit.Addr())}, sshd.hostKey) + "\n"),
 			}
-			cfg := gitrepo.Config{URL: "ssh://git@" + pit.Addr() + "/fleet.git", Auth: auth, CheckoutBranch: "main", Author: author, Timeout: testTimeout}
+			cfg := gitrepo.Config{URL: "ssh://git@" + pit.Addr() + "/fleet.git", Auth: auth, Checkout: gitrepo.BranchRef("main"), Author: author, Timeout: testTimeout}
 			_, err := gitrepo.Update(context.Background(), cfg, tc.change(srv, t))
 			assertTimedOut(t, err, tc.op)
 			if got := pit.Stalled(); got != 1 {

@@ -22,6 +22,9 @@ var (
 	// ErrBranchNotFound: the checkout branch does not exist (or the
 	// repository has no branches at all).
 	ErrBranchNotFound = errors.New("git branch not found")
+	// ErrRefNotFound: the checkout tag or commit does not exist, or no tag
+	// is a version in the checkout semver range.
+	ErrRefNotFound = errors.New("git checkout reference not found")
 	// ErrUnreachable: the server could not be reached or did not answer in
 	// time (connection refused, DNS, timeouts, HTTP 5xx); worth retrying.
 	ErrUnreachable = errors.New("git server unreachable")
@@ -97,6 +100,8 @@ func hintFor(kind error) string {
 		return "check the GitRepository URL"
 	case errors.Is(kind, ErrBranchNotFound):
 		return "check the checkout branch; it must exist on the remote"
+	case errors.Is(kind, ErrRefNotFound):
+		return "check the checkout tag, semver range or commit (a commit must be on a branch of the remote)"
 	case errors.Is(kind, ErrTimeout):
 		return "transient; retry later, or raise the GitRepository's spec.timeout for a slow server"
 	case errors.Is(kind, ErrUnreachable):

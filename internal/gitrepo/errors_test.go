@@ -38,7 +38,7 @@ func TestUpdateAuth(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := gitrepo.Config{URL: tc.url, Auth: tc.auth, CheckoutBranch: "main", Author: author}
+			cfg := gitrepo.Config{URL: tc.url, Auth: tc.auth, Checkout: gitrepo.BranchRef("main"), Author: author}
 			_, err := gitrepo.Update(context.Background(), cfg, writeFiles(map[string]string{tc.name: "x"}, tc.name))
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Fatalf("Update err = %v, want %v", err, tc.wantErr)
@@ -68,7 +68,7 @@ func TestUpdateRemoteErrors(t *testing.T) {
 		mutate  func(*gitrepo.Config)
 		wantErr error
 	}{
-		{"unknown branch", func(c *gitrepo.Config) { c.CheckoutBranch = "no-such-branch" }, gitrepo.ErrBranchNotFound},
+		{"unknown branch", func(c *gitrepo.Config) { c.Checkout = gitrepo.BranchRef("no-such-branch") }, gitrepo.ErrBranchNotFound},
 		{"unknown repository", func(c *gitrepo.Config) { c.URL = srv.URL() + "/nope.git" }, gitrepo.ErrRepositoryNotFound},
 		{"closed port", func(c *gitrepo.Config) { c.URL = closedURL }, gitrepo.ErrUnreachable},
 	} {
@@ -100,7 +100,7 @@ func TestUpdateHungServerHitsDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 
-	_, err := gitrepo.Update(ctx, gitrepo.Config{URL: hung.URL + "/fleet.git", CheckoutBranch: "main", Author: author}, noChange)
+	_, err := gitrepo.Update(ctx, gitrepo.Config{URL: hung.URL + "/fleet.git", Checkout: gitrepo.BranchRef("main"), Author: author}, noChange)
 	if !errors.Is(err, gitrepo.ErrUnreachable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Update err = %v, want ErrUnreachable wrapping context.DeadlineExceeded", err)
 	}
@@ -133,7 +133,7 @@ func TestUpdateInvalidConfig(t *testing.T) {
 		mutate func(*gitrepo.Config)
 	}{
 		{"no URL", func(c *gitrepo.Config) { c.URL = "" }},
-		{"no checkout branch", func(c *gitrepo.Config) { c.CheckoutBranch = "" }},
+		{"no checkout branch", func(c *gitrepo.Config) { c.Checkout = gitrepo.Ref{} }},
 		{"no author email", func(c *gitrepo.Config) { c.Author.Email = "" }},
 		{"invalid branch name", func(c *gitrepo.Config) { c.PushBranch = "a..b" }},
 		{"force refspec", func(c *gitrepo.Config) { c.PushRefspec = "+HEAD:refs/heads/x" }},
@@ -179,7 +179,7 @@ func TestUpdateInvalidConfig(t *testing.T) {
 
 func TestUpdateUnparsableURLIsNotEchoed(t *testing.T) {
 	t.Parallel()
-	cfg := gitrepo.Config{URL: "https://bot:hunter2@git.example:port/x.git", CheckoutBranch: "main", Author: author}
+	cfg := gitrepo.Config{URL: "https://bot:hunter2@git.example:port/x.git", Checkout: gitrepo.BranchRef("main"), Author: author}
 	_, err := gitrepo.Update(context.Background(), cfg, noChange)
 	if !errors.Is(err, gitrepo.ErrInvalidConfig) || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("Update err = %v, want ErrInvalidConfig without the password", err)

@@ -22,7 +22,7 @@ func newRepo(t *testing.T, opts ...testenv.GitServerOption) (*testenv.GitServer,
 	t.Helper()
 	srv := testenv.NewGitServer(t, opts...)
 	url := srv.CreateRepo(t, "fleet", nil)
-	return srv, gitrepo.Config{URL: url, CheckoutBranch: "main", Author: author}
+	return srv, gitrepo.Config{URL: url, Checkout: gitrepo.BranchRef("main"), Author: author}
 }
 
 // writeFiles is a Change that writes files (relative slash paths) and

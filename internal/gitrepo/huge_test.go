@@ -50,7 +50,7 @@ func TestUpdateHugeRepository(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	requests := srv.Requests()
 	start := time.Now()
-	res, err := gitrepo.Update(context.Background(), gitrepo.Config{URL: url, CheckoutBranch: "main", Author: author}, change)
+	res, err := gitrepo.Update(context.Background(), gitrepo.Config{URL: url, Checkout: gitrepo.BranchRef("main"), Author: author}, change)
 	took := time.Since(start)
 	runtime.ReadMemStats(&after)
 	if err != nil || !res.Pushed {

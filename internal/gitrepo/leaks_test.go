@@ -48,7 +48,7 @@ func TestGitFaultsLeaveNoGoroutines(t *testing.T) {
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
-			_, err = gitrepo.Update(context.Background(), gitrepo.Config{URL: url, CheckoutBranch: "main", Author: author}, noChange)
+			_, err = gitrepo.Update(context.Background(), gitrepo.Config{URL: url, Checkout: gitrepo.BranchRef("main"), Author: author}, noChange)
 			return err
 		}},
 		{"server hangs until the deadline", gitrepo.ErrUnreachable, func(t *testing.T) error {
@@ -56,7 +56,7 @@ func TestGitFaultsLeaveNoGoroutines(t *testing.T) {
 			t.Cleanup(hung.Close)
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
-			_, err := gitrepo.Update(ctx, gitrepo.Config{URL: hung.URL + "/fleet.git", CheckoutBranch: "main", Author: author}, noChange)
+			_, err := gitrepo.Update(ctx, gitrepo.Config{URL: hung.URL + "/fleet.git", Checkout: gitrepo.BranchRef("main"), Author: author}, noChange)
 			return err
 		}},
 		{"every push loses the race", gitrepo.ErrNonFastForward, func(t *testing.T) error {

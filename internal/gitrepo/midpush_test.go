@@ -41,7 +41,7 @@ func TestUpdateServerGoneMidPush(t *testing.T) {
 			srv := testenv.NewGitServer(t)
 			srv.CreateRepo(t, "fleet", nil)
 			proxy := testenv.NewCutProxy(t, strings.TrimPrefix(srv.URL(), "http://"))
-			cfg := gitrepo.Config{URL: "http://" + proxy.Addr() + "/fleet.git", CheckoutBranch: "main", Author: author}
+			cfg := gitrepo.Config{URL: "http://" + proxy.Addr() + "/fleet.git", Checkout: gitrepo.BranchRef("main"), Author: author}
 			before := srv.Log(t, "fleet", "main")
 			change := writeFiles(map[string]string{"apps/app.yaml": "image: app:v2\n"}, "ours")
 

@@ -135,21 +135,38 @@ func (a *sshTimeoutAuth) ClientConfig() (*ssh.ClientConfig, error) {
 
 // heads lists the remote's branches (one round trip, no objects).
 func (r *remote) heads(ctx context.Context) (map[string]plumbing.Hash, error) {
+	ls, err := r.list(ctx)
+	return ls.heads, err
+}
+
+// list lists the remote's branches and tags in one round trip, without
+// objects; an annotated tag maps to the commit it points at.
+func (r *remote) list(ctx context.Context) (listing, error) {
 	op := r.start(ctx)
 	defer op.cancel()
 	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: git.DefaultRemoteName, URLs: []string{r.url}})
-	refs, err := rem.ListContext(op.ctx, &git.ListOptions{Auth: r.auth, CABundle: r.caBundle, ProxyOptions: op.proxy}) //nolint:contextcheck // op.ctx is ctx bounded by the operation's timeout (remote.start)
+	refs, err := rem.ListContext(op.ctx, &git.ListOptions{Auth: r.auth, CABundle: r.caBundle, ProxyOptions: op.proxy, PeelingOption: git.AppendPeeled}) //nolint:contextcheck // op.ctx is ctx bounded by the operation's timeout (remote.start)
 	if err != nil {
 		kind, cause := op.classify(err)
-		return nil, &Error{Op: "list", URL: r.display, Kind: kind, Err: cause}
+		return listing{}, &Error{Op: "list", URL: r.display, Kind: kind, Err: cause}
 	}
-	heads := make(map[string]plumbing.Hash, len(refs))
+	ls := listing{heads: make(map[string]plumbing.Hash, len(refs)), tags: map[string]plumbing.Hash{}}
 	for _, ref := range refs {
-		if ref.Name().IsBranch() && ref.Type() == plumbing.HashReference {
-			heads[ref.Name().Short()] = ref.Hash()
+		if ref.Type() != plumbing.HashReference {
+			continue
+		}
+		name := ref.Name()
+		switch {
+		case name.IsBranch():
+			ls.heads[name.Short()] = ref.Hash()
+		case name.IsTag():
+			tag, peeled := strings.CutSuffix(name.Short(), "^{}")
+			if _, seen := ls.tags[tag]; !seen || peeled {
+				ls.tags[tag] = ref.Hash()
+			}
 		}
 	}
-	return heads, nil
+	return ls, nil
 }
 
 // redactURL drops user information from a URL for messages; scp-like SSH

@@ -35,7 +35,7 @@ func TestUpdateOverSSH(t *testing.T) {
 	secret := map[string][]byte{"identity": identity, "password": []byte("deploy-pass"), "known_hosts": sshd.knownHosts}
 
 	t.Run("push with deploy key", func(t *testing.T) {
-		cfg := gitrepo.Config{URL: sshd.URL("fleet"), Auth: gitrepo.AuthFromSecretData(secret), CheckoutBranch: "main", Author: author}
+		cfg := gitrepo.Config{URL: sshd.URL("fleet"), Auth: gitrepo.AuthFromSecretData(secret), Checkout: gitrepo.BranchRef("main"), Author: author}
 		res, err := gitrepo.Update(context.Background(), cfg, writeFiles(map[string]string{"ssh.yaml": "over ssh"}, "via ssh"))
 		if err != nil || !res.Pushed {
 			t.Fatalf("Update = %+v, %v", res, err)
@@ -64,7 +64,7 @@ func TestUpdateOverSSH(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := git.Log(t, "fleet", "main")
-			cfg := gitrepo.Config{URL: sshd.URL("fleet"), Auth: tc.auth, CheckoutBranch: "main", Author: author}
+			cfg := gitrepo.Config{URL: sshd.URL("fleet"), Auth: tc.auth, Checkout: gitrepo.BranchRef("main"), Author: author}
 			_, err := gitrepo.Update(context.Background(), cfg, writeFiles(map[string]string{"x": "x"}, "refused"))
 			if !errors.Is(err, gitrepo.ErrAuth) {
 				t.Fatalf("Update err = %v, want ErrAuth", err)

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 )
 
-// Update clones cfg.CheckoutBranch (or the existing PushBranch) into a fresh
+// Update clones cfg.Checkout (or the existing PushBranch) into a fresh
 // temporary directory, runs change there, stages all changes, makes one
 // commit on top of the remote tip and pushes it. When the push loses a race
 // (the branch moved), it fetches the new tip, resets, runs change again and
@@ -70,17 +70,17 @@ func (u *updater) attempt(ctx context.Context) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("update %s: %w", u.ws.remote.display, err)
 	}
-	base, err := u.baseBranch(ctx)
+	from, err := u.startFor(ctx)
 	if err != nil {
 		return "", err
 	}
-	if err := u.ws.checkout(ctx, base); err != nil {
+	if err := u.ws.checkout(ctx, from, u.cfg.PushBranch); err != nil {
 		return "", err
 	}
 	message, ok, err := u.change(ctx, u.ws.dir)
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("change to %s (branch %s): %w", u.ws.remote.display, base, err)
+		return "", fmt.Errorf("change to %s (%s): %w", u.ws.remote.display, from.label, err)
 	case !ok:
 		return "", errNothingToCommit
 	case message == "":
@@ -97,21 +97,4 @@ func (u *updater) attempt(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return hash.String(), nil
-}
-
-// baseBranch picks the branch to build on: PushBranch when it exists on the
-// remote (the commit goes on top of it), else CheckoutBranch, which must
-// exist.
-func (u *updater) baseBranch(ctx context.Context) (string, error) {
-	heads, err := u.ws.remote.heads(ctx)
-	if err != nil {
-		return "", err
-	}
-	if _, ok := heads[u.cfg.CheckoutBranch]; !ok {
-		return "", &Error{Op: "list", URL: u.ws.remote.display, Branch: u.cfg.CheckoutBranch, Kind: ErrBranchNotFound}
-	}
-	if _, ok := heads[u.cfg.PushBranch]; ok {
-		return u.cfg.PushBranch, nil
-	}
-	return u.cfg.CheckoutBranch, nil
 }

@@ -220,7 +220,7 @@ func TestUpdateStagesAllChanges(t *testing.T) {
 		return "edit, add, delete", true, nil
 	}
 
-	res, err := gitrepo.Update(context.Background(), gitrepo.Config{URL: url, CheckoutBranch: "main", Author: author}, change)
+	res, err := gitrepo.Update(context.Background(), gitrepo.Config{URL: url, Checkout: gitrepo.BranchRef("main"), Author: author}, change)
 	if err != nil || !res.Pushed {
 		t.Fatalf("Update = %+v, %v", res, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -22,41 +23,80 @@ type workspace struct {
 	remote *remote
 	repo   *git.Repository
 	local  plumbing.ReferenceName // local branch that receives the commit
-	base   string                 // remote branch the checkout is based on
-	tip    plumbing.Hash          // base's tip: the parent of our commit
+	base   string                 // remote branch the checkout is based on; "" for a tag or commit
+	tip    plumbing.Hash          // the commit checked out: the parent of our commit
 }
 
-// checkout brings the worktree to the remote tip of base: a shallow,
-// single-branch clone the first time, then a fetch and hard reset, so each
-// attempt starts from the remote and nothing of an earlier one survives.
-func (w *workspace) checkout(ctx context.Context, base string) error {
-	if w.repo == nil {
-		return w.clone(ctx, base)
+// checkout brings the worktree to from: a shallow, single-branch clone of a
+// branch or tag the first time (a commit is fetched with its history, since
+// servers need not serve a commit by hash), then, for a branch, a fetch and
+// hard reset, so each attempt starts from the remote and nothing of an
+// earlier one survives. A tag or commit is checked out on a new local
+// branch named push, which the commit goes to.
+func (w *workspace) checkout(ctx context.Context, from start, push string) error {
+	if w.repo != nil && from.branch != "" {
+		return w.refresh(ctx, from.branch)
 	}
-	return w.refresh(ctx, base)
+	if w.repo != nil {
+		if err := os.RemoveAll(w.dir); err != nil {
+			return fmt.Errorf("remove the previous checkout of %s: %w", w.remote.display, err)
+		}
+		w.repo = nil
+	}
+	return w.clone(ctx, from, push)
 }
 
-func (w *workspace) clone(ctx context.Context, base string) error {
-	op := w.remote.start(ctx)
-	defer op.cancel()
-	repo, err := git.PlainCloneContext(op.ctx, w.dir, false, &git.CloneOptions{ //nolint:contextcheck // op.ctx is ctx bounded by the operation's timeout (remote.start)
+func (w *workspace) clone(ctx context.Context, from start, push string) error {
+	opts := &git.CloneOptions{
 		URL:           w.remote.url,
 		Auth:          w.remote.auth,
 		CABundle:      w.remote.caBundle,
-		ProxyOptions:  op.proxy,
-		ReferenceName: plumbing.NewBranchReferenceName(base),
-		SingleBranch:  true,
-		Depth:         1,
+		ReferenceName: from.clone,
+		SingleBranch:  from.clone != "",
 		Tags:          git.NoTags,
-	})
+	}
+	if from.branch != "" || from.clone.IsTag() {
+		opts.Depth = 1
+	}
+	op := w.remote.start(ctx)
+	defer op.cancel()
+	opts.ProxyOptions = op.proxy
+	repo, err := git.PlainCloneContext(op.ctx, w.dir, false, opts) //nolint:contextcheck // op.ctx is ctx bounded by the operation's timeout (remote.start)
 	if err != nil {
-		return w.opError(op, "clone", base, err)
+		return w.opError(op, "clone", from.label, err)
 	}
 	head, err := repo.Head()
 	if err != nil {
 		return fmt.Errorf("read HEAD of the clone of %s: %w", w.remote.display, err)
 	}
-	w.repo, w.local, w.base, w.tip = repo, head.Name(), base, head.Hash()
+	w.repo = repo
+	if from.branch != "" {
+		w.local, w.base, w.tip = head.Name(), from.branch, head.Hash()
+		return nil
+	}
+	return w.branchOff(from, head.Hash(), push)
+}
+
+// branchOff checks out the tag's or commit's commit on a new local branch
+// push. For a tag it is the commit the clone got (the tag may have moved
+// since it was listed); a commit must be in the fetched history.
+func (w *workspace) branchOff(from start, head plumbing.Hash, push string) error {
+	commit := head
+	if !from.clone.IsTag() {
+		commit = from.commit
+		if _, err := w.repo.CommitObject(commit); err != nil {
+			return &Error{Op: "checkout", URL: w.remote.display, Branch: from.label, Kind: ErrRefNotFound, Err: err}
+		}
+	}
+	wt, err := w.repo.Worktree()
+	if err != nil {
+		return fmt.Errorf("open worktree: %w", err)
+	}
+	local := plumbing.NewBranchReferenceName(push)
+	if err := wt.Checkout(&git.CheckoutOptions{Hash: commit, Branch: local, Create: true, Force: true}); err != nil {
+		return fmt.Errorf("check out %s of %s on a new branch %s: %w", from.label, w.remote.display, push, err)
+	}
+	w.local, w.base, w.tip = local, "", commit
 	return nil
 }
 

@@ -243,6 +243,25 @@ func (s *GitServer) PushCommit(t testing.TB, repo, branch string, files map[stri
 	s.git(t, work, "push", "--quiet", "origin", "HEAD:refs/heads/"+branch)
 }
 
+// Tag creates a tag in the served repository pointing at rev (a branch or
+// commit); annotated makes it an annotated tag object rather than a plain
+// ref. It returns the commit the tag points at.
+func (s *GitServer) Tag(t testing.TB, repo, name, rev string, annotated bool) string {
+	t.Helper()
+	args := []string{"tag", name, rev}
+	if annotated {
+		args = []string{"tag", "--annotate", "--message", "release " + name, name, rev}
+	}
+	s.git(t, s.RepoDir(repo), args...)
+	return strings.TrimSpace(s.git(t, s.RepoDir(repo), "rev-parse", name+"^{commit}"))
+}
+
+// Head returns the commit a branch points at.
+func (s *GitServer) Head(t testing.TB, repo, branch string) string {
+	t.Helper()
+	return strings.TrimSpace(s.git(t, s.RepoDir(repo), "rev-parse", "refs/heads/"+branch))
+}
+
 // cliURL is the clone URL with the server's credentials, for the git CLI.
 func (s *GitServer) cliURL(repo string) string {
 	u, err := url.Parse(s.URL() + "/" + repo + ".git")
