@@ -14,6 +14,7 @@ import (
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/cache"
+	"github.com/imagegate/imagegate/internal/githubapp"
 	"github.com/imagegate/imagegate/internal/gitrepo"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/setters"
@@ -54,6 +55,9 @@ type Reconciler struct {
 	// sets: without a cap a tenant's hung server could hold a reconcile
 	// worker for hours. Zero means no cap.
 	MaxGitTimeout time.Duration
+	// GitHubTokens caches GitHub App installation tokens for GitRepositories
+	// with provider: github, shared by all reconciles. The zero value works.
+	GitHubTokens githubapp.Tokens
 }
 
 // GitWriter writes one change to a repository (gitrepo.Update).

@@ -61,12 +61,8 @@ func (r *Reconciler) source(ctx context.Context, g *igv1.ImageGate) (gitrepo.Con
 		return cfg, err
 	}
 	cfg.Checkout = checkout
-	if repo.Spec.SecretRef != nil {
-		data, err := r.secretData(ctx, ns, repo.Spec.SecretRef.Name)
-		if err != nil {
-			return cfg, err
-		}
-		cfg.Auth = gitrepo.AuthFromSecretData(data)
+	if err := r.transport(ctx, &repo, &cfg); err != nil {
+		return cfg, err
 	}
 	commit := g.Spec.GitSpec.Commit
 	cfg.Author = gitrepo.Signature{Name: commit.Author.Name, Email: commit.Author.Email}

@@ -5,118 +5,18 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
-
 	"github.com/imagegate/imagegate/internal/githubapp"
+	"github.com/imagegate/imagegate/internal/testenv"
 )
-
-// api is a GitHub REST API stand-in: it checks the App's JWT as GitHub
-// does (RS256 by the App's key, issuer the App ID, at most 10 minutes) and
-// answers the installation lookup and token endpoints.
-type api struct {
-	*httptest.Server
-	key       *rsa.PrivateKey
-	appID     int64
-	requests  atomic.Int64
-	token     string
-	expires   time.Time
-	orgs      map[string]int64
-	users     map[string]int64
-	tokenCall func(w http.ResponseWriter) bool // overrides the token answer when it returns true
-}
-
-func newAPI(t *testing.T) *api {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &api{key: key, appID: 4242, token: "ghs_installation_token", expires: time.Now().Add(time.Hour), orgs: map[string]int64{}, users: map[string]int64{}}
-	a.Server = httptest.NewServer(http.HandlerFunc(a.serve))
-	t.Cleanup(a.Close)
-	return a
-}
-
-func (a *api) serve(w http.ResponseWriter, r *http.Request) {
-	a.requests.Add(1)
-	if err := a.checkJWT(r); err != nil {
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	}
-	switch parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/"); {
-	case r.Method == http.MethodPost && len(parts) == 4 && parts[0] == "app" && parts[1] == "installations" && parts[3] == "access_tokens":
-		if a.tokenCall != nil && a.tokenCall(w) {
-			return
-		}
-		w.WriteHeader(http.StatusCreated)
-		_ = json.NewEncoder(w).Encode(map[string]any{"token": a.token + "-" + parts[2], "expires_at": a.expires})
-	case r.Method == http.MethodGet && len(parts) == 3 && parts[2] == "installation" && (parts[0] == "orgs" || parts[0] == "users"):
-		ids := a.orgs
-		if parts[0] == "users" {
-			ids = a.users
-		}
-		id, ok := ids[parts[1]]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"id": id})
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func (a *api) checkJWT(r *http.Request) error {
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return errors.New("no bearer token")
-	}
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil {
-		return err
-	}
-	var c jwt.Claims
-	if err := tok.Claims(&a.key.PublicKey, &c); err != nil {
-		return err
-	}
-	if c.Issuer != strconv.FormatInt(a.appID, 10) || c.Expiry.Time().Sub(c.IssuedAt.Time()) > 10*time.Minute {
-		return fmt.Errorf("claims %+v", c)
-	}
-	return nil
-}
-
-func (a *api) secret(extra map[string]string) map[string][]byte {
-	data := map[string][]byte{
-		githubapp.KeyAppID:             []byte(strconv.FormatInt(a.appID, 10)),
-		githubapp.KeyAppPrivateKey:     pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(a.key)}),
-		githubapp.KeyAppBaseURL:        []byte(a.URL),
-		githubapp.KeyAppInstallationID: []byte("77"),
-	}
-	for k, v := range extra {
-		if v == "" {
-			delete(data, k)
-			continue
-		}
-		data[k] = []byte(v)
-	}
-	return data
-}
 
 func mustApp(t *testing.T, data map[string][]byte) *githubapp.App {
 	t.Helper()
@@ -132,8 +32,8 @@ func mustApp(t *testing.T, data map[string][]byte) *githubapp.App {
 // expiry, when one more is made.
 func TestTokenIsExchangedOnceAndRenewedBeforeExpiry(t *testing.T) {
 	t.Parallel()
-	a := newAPI(t)
-	app := mustApp(t, a.secret(nil))
+	a := testenv.NewGitHubAPI(t)
+	app := mustApp(t, a.SecretData(nil))
 	now := time.Now()
 	tokens := &githubapp.Tokens{Now: func() time.Time { return now }}
 
@@ -143,14 +43,14 @@ func TestTokenIsExchangedOnceAndRenewedBeforeExpiry(t *testing.T) {
 			t.Fatalf("Token = %+v, %v", tok, err)
 		}
 	}
-	if got := a.requests.Load(); got != 1 {
+	if got := a.Requests(); got != 1 {
 		t.Fatalf("requests after three calls = %d, want 1", got)
 	}
-	now = a.expires.Add(-4 * time.Minute)
+	now = a.Expires.Add(-4 * time.Minute)
 	if _, err := tokens.Token(t.Context(), app, http.DefaultClient); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.requests.Load(); got != 2 {
+	if got := a.Requests(); got != 2 {
 		t.Fatalf("requests once the token is within 5 minutes of expiry = %d, want 2", got)
 	}
 }
@@ -159,17 +59,17 @@ func TestTokenIsExchangedOnceAndRenewedBeforeExpiry(t *testing.T) {
 // then as a user, as Flux does.
 func TestInstallationIsFoundByOwner(t *testing.T) {
 	t.Parallel()
-	a := newAPI(t)
-	a.users["octocat"] = 9001
-	app := mustApp(t, a.secret(map[string]string{githubapp.KeyAppInstallationID: "", githubapp.KeyAppInstallationOwner: "octocat"}))
+	a := testenv.NewGitHubAPI(t)
+	a.Users["octocat"] = 9001
+	app := mustApp(t, a.SecretData(map[string]string{githubapp.KeyAppInstallationID: "", githubapp.KeyAppInstallationOwner: "octocat"}))
 	tok, err := (&githubapp.Tokens{}).Token(t.Context(), app, http.DefaultClient)
 	if err != nil || tok.Value != "ghs_installation_token-9001" {
 		t.Fatalf("Token = %+v, %v", tok, err)
 	}
-	if got := a.requests.Load(); got != 3 {
+	if got := a.Requests(); got != 3 {
 		t.Fatalf("requests = %d, want 3 (org lookup, user lookup, token)", got)
 	}
-	app = mustApp(t, a.secret(map[string]string{githubapp.KeyAppInstallationID: "", githubapp.KeyAppInstallationOwner: "nobody"}))
+	app = mustApp(t, a.SecretData(map[string]string{githubapp.KeyAppInstallationID: "", githubapp.KeyAppInstallationOwner: "nobody"}))
 	if _, err := (&githubapp.Tokens{}).Token(t.Context(), app, http.DefaultClient); !errors.Is(err, githubapp.ErrAPI) || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("unknown owner: err = %v, want ErrAPI naming HTTP 404", err)
 	}
@@ -179,10 +79,10 @@ func TestInstallationIsFoundByOwner(t *testing.T) {
 // App's token at once cause one request.
 func TestConcurrentCallersShareOneExchange(t *testing.T) {
 	t.Parallel()
-	a := newAPI(t)
+	a := testenv.NewGitHubAPI(t)
 	release := make(chan struct{})
-	a.tokenCall = func(http.ResponseWriter) bool { <-release; return false }
-	app := mustApp(t, a.secret(nil))
+	a.TokenAnswer = func(http.ResponseWriter) bool { <-release; return false }
+	app := mustApp(t, a.SecretData(nil))
 	tokens := &githubapp.Tokens{}
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -192,7 +92,7 @@ func TestConcurrentCallersShareOneExchange(t *testing.T) {
 			errs <- err
 		})
 	}
-	for a.requests.Load() == 0 {
+	for a.Requests() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	close(release)
@@ -203,7 +103,7 @@ func TestConcurrentCallersShareOneExchange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := a.requests.Load(); got != 1 {
+	if got := a.Requests(); got != 1 {
 		t.Fatalf("requests = %d, want 1", got)
 	}
 }
@@ -240,10 +140,10 @@ func TestHostileAPIAnswersAreRefused(t *testing.T) {
 			return true
 		}, "no token or expiry"},
 	} {
-		a := newAPI(t)
-		a.tokenCall = tc.answer
+		a := testenv.NewGitHubAPI(t)
+		a.TokenAnswer = tc.answer
 		tokens := &githubapp.Tokens{}
-		_, err := tokens.Token(t.Context(), mustApp(t, a.secret(nil)), http.DefaultClient)
+		_, err := tokens.Token(t.Context(), mustApp(t, a.SecretData(nil)), http.DefaultClient)
 		if !errors.Is(err, githubapp.ErrAPI) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want ErrAPI with %q", tc.name, err, tc.want)
 		}
@@ -252,13 +152,13 @@ func TestHostileAPIAnswersAreRefused(t *testing.T) {
 		}
 	}
 
-	hung := newAPI(t)
+	hung := testenv.NewGitHubAPI(t)
 	stop := make(chan struct{})
 	defer close(stop)
-	hung.tokenCall = func(http.ResponseWriter) bool { <-stop; return true }
+	hung.TokenAnswer = func(http.ResponseWriter) bool { <-stop; return true }
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := (&githubapp.Tokens{}).Token(ctx, mustApp(t, hung.secret(nil)), http.DefaultClient); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := (&githubapp.Tokens{}).Token(ctx, mustApp(t, hung.SecretData(nil)), http.DefaultClient); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("hung server: err = %v, want the caller's deadline", err)
 	}
 }
@@ -269,14 +169,14 @@ func TestTokenCacheIsBounded(t *testing.T) {
 	t.Parallel()
 	tokens := &githubapp.Tokens{MaxApps: 2}
 	var apps []*githubapp.App
-	var servers []*api
+	var servers []*testenv.GitHubAPI
 	for i := range 3 {
-		a := newAPI(t)
-		a.expires = time.Now().Add(time.Duration(i+1) * time.Hour)
+		a := testenv.NewGitHubAPI(t)
+		a.Expires = time.Now().Add(time.Duration(i+1) * time.Hour)
 		if i == 0 {
-			a.expires = time.Now().Add(3 * time.Hour)
+			a.Expires = time.Now().Add(3 * time.Hour)
 		}
-		servers, apps = append(servers, a), append(apps, mustApp(t, a.secret(nil)))
+		servers, apps = append(servers, a), append(apps, mustApp(t, a.SecretData(nil)))
 		if _, err := tokens.Token(t.Context(), apps[i], http.DefaultClient); err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +189,7 @@ func TestTokenCacheIsBounded(t *testing.T) {
 		if _, err := tokens.Token(t.Context(), apps[i], http.DefaultClient); err != nil {
 			t.Fatal(err)
 		}
-		if got := servers[i].requests.Load(); got != want {
+		if got := servers[i].Requests(); got != want {
 			t.Errorf("app %d: requests = %d, want %d", i, got, want)
 		}
 	}
@@ -299,7 +199,7 @@ func TestTokenCacheIsBounded(t *testing.T) {
 // message carries the private key.
 func TestSecretsThatAreNoApp(t *testing.T) {
 	t.Parallel()
-	a := newAPI(t)
+	a := testenv.NewGitHubAPI(t)
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +223,7 @@ func TestSecretsThatAreNoApp(t *testing.T) {
 		{"file URL", map[string]string{githubapp.KeyAppBaseURL: "file:///etc/passwd"}, "githubAppBaseURL must be"},
 		{"URL with credentials", map[string]string{githubapp.KeyAppBaseURL: "https://u:p@ghe.example/api/v3"}, "githubAppBaseURL must be"},
 	} {
-		data := a.secret(tc.edit)
+		data := a.SecretData(tc.edit)
 		_, err := githubapp.FromSecretData(data)
 		if !errors.Is(err, githubapp.ErrInvalidApp) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want ErrInvalidApp with %q", tc.name, err, tc.want)

@@ -24,6 +24,9 @@ type Signature struct {
 type Config struct {
 	URL  string // https://, http://, ssh:// or scp-like git@host:path
 	Auth Auth
+	// Proxy, when set, carries every operation on an HTTP(S) remote; SSH
+	// remotes with a Proxy are refused.
+	Proxy *Proxy
 
 	// Checkout is what to clone (required; must exist on the remote).
 	Checkout Ref

@@ -56,6 +56,9 @@ func (r *remote) start(ctx context.Context) *operation {
 	if deadline, ok := opCtx.Deadline(); ok && r.ssh {
 		op.proxy = transport.ProxyOptions{URL: deadlineScheme + "://deadline?at=" + strconv.FormatInt(deadline.UnixNano(), 10)}
 	}
+	if r.proxy != nil {
+		op.proxy = transport.ProxyOptions{URL: r.proxy.URL.String(), Username: r.proxy.Username, Password: r.proxy.Password}
+	}
 	return op
 }
 

@@ -34,11 +34,12 @@ type remote struct {
 	caBundle []byte
 	timeout  time.Duration // per operation
 	ssh      bool          // needs the deadline dialer (deadline.go)
+	proxy    *Proxy        // HTTP(S) only
 }
 
 // newRemote prepares the endpoint. scratch is a private directory outside
 // the worktree where the known_hosts file can be written.
-func newRemote(rawURL string, a Auth, timeout time.Duration, scratch string) (*remote, error) {
+func newRemote(rawURL string, a Auth, p *Proxy, timeout time.Duration, scratch string) (*remote, error) {
 	ep, err := transport.NewEndpoint(rawURL)
 	if err != nil {
 		// The parser's message quotes the whole URL, password included.
@@ -58,8 +59,12 @@ func newRemote(rawURL string, a Auth, timeout time.Duration, scratch string) (*r
 		ep.User, ep.Password = "", ""
 		r.url = ep.String()
 		r.caBundle = a.CAFile
+		r.proxy = p
 		r.auth, err = httpAuth(a)
 	case "ssh":
+		if p != nil {
+			return nil, fmt.Errorf("%w: URL %s: a proxy carries HTTP(S) remotes only; use an https URL or drop the proxy", ErrInvalidConfig, r.display)
+		}
 		r.ssh = true
 		r.auth, err = sshAuth(ep, a, scratch)
 	default:

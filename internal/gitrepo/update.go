@@ -29,7 +29,7 @@ func Update(ctx context.Context, cfg Config, change Change) (Result, error) {
 	}
 	defer func() { _ = os.RemoveAll(scratch) }()
 
-	rem, err := newRemote(cfg.URL, cfg.Auth, cfg.Timeout, scratch)
+	rem, err := newRemote(cfg.URL, cfg.Auth, cfg.Proxy, cfg.Timeout, scratch)
 	if err != nil {
 		return Result{}, err
 	}
