@@ -111,7 +111,10 @@ func gitOut(t *testing.T, dir string, args ...string) string {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
 	home := t.TempDir()
+	// gc.auto=0: a commit of 20,000 files would start a background gc that
+	// writes into the clone while the test's cleanup removes it.
 	cmd.Env = append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=gc.auto", "GIT_CONFIG_VALUE_0=0",
 		"GIT_AUTHOR_NAME=Seed", "GIT_AUTHOR_EMAIL=seed@example.test", "GIT_COMMITTER_NAME=Seed", "GIT_COMMITTER_EMAIL=seed@example.test")
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr

@@ -53,6 +53,7 @@ func (r *LocalRepo) GitAs(t testing.TB, name, email string, args ...string) stri
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + r.home, "LC_ALL=C",
 		"GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=gc.auto", "GIT_CONFIG_VALUE_0=0",
 		"GIT_AUTHOR_NAME=" + name, "GIT_AUTHOR_EMAIL=" + email,
 		"GIT_COMMITTER_NAME=" + name, "GIT_COMMITTER_EMAIL=" + email,
 		"GIT_AUTHOR_DATE=" + when, "GIT_COMMITTER_DATE=" + when,

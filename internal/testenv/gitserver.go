@@ -101,6 +101,9 @@ func (s *GitServer) handler(t testing.TB, backend string) http.Handler {
 			"GIT_HTTP_EXPORT_ALL=1",
 			"GIT_CONFIG_NOSYSTEM=1",
 			"HOME=" + s.home,
+			// No background gc after a push: it would write into the
+			// repository while the test's cleanup removes it.
+			"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=gc.auto", "GIT_CONFIG_VALUE_0=0",
 		},
 		Stderr: testLogWriter{t},
 		Logger: log.New(io.Discard, "", 0),
@@ -302,6 +305,7 @@ func (s *GitServer) command(dir string, args ...string) *exec.Cmd {
 		"LC_ALL=C",
 		"GIT_CONFIG_NOSYSTEM=1",
 		"GIT_TERMINAL_PROMPT=0",
+		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=gc.auto", "GIT_CONFIG_VALUE_0=0",
 		"GIT_AUTHOR_NAME=" + GitServerAuthorName,
 		"GIT_AUTHOR_EMAIL=" + GitServerAuthorEmail,
 		"GIT_COMMITTER_NAME=" + GitServerAuthorName,
