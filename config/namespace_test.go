@@ -8,6 +8,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // TestInstallFollowsItsNamespace: whichever namespace an install lands in,
@@ -26,6 +27,7 @@ func TestInstallFollowsItsNamespace(t *testing.T) {
 		{"default", installNamespace, []string{"kube-system", installNamespace}, true},
 		{"cert-manager", installNamespace, []string{"kube-system", installNamespace}, true},
 		{"testdata/other-namespace", "imagegate-other", []string{"kube-system", "imagegate-other"}, true},
+		{"testdata/other-namespace-cert-manager", "imagegate-other", []string{"kube-system", "imagegate-other"}, true},
 		{"flux-system", "flux-system", []string{"kube-system"}, false},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
@@ -53,6 +55,17 @@ func TestInstallFollowsItsNamespace(t *testing.T) {
 					var vwc admissionregistrationv1.ValidatingWebhookConfiguration
 					fromUnstructured(t, m, &vwc)
 					checkExemption(t, m, &vwc, tc.namespace, tc.exempt)
+					if ca, ok := vwc.Annotations["cert-manager.io/inject-ca-from"]; ok && ca != tc.namespace+"/imagegate-webhook" {
+						t.Errorf("%s: inject-ca-from %q, want %s/imagegate-webhook", m, ca, tc.namespace)
+					}
+				case "Certificate":
+					if m.obj.GetName() != "imagegate-webhook" {
+						continue
+					}
+					names, _, _ := unstructured.NestedStringSlice(m.obj.Object, "spec", "dnsNames")
+					if want := []string{"imagegate-webhook." + tc.namespace + ".svc", "imagegate-webhook." + tc.namespace + ".svc.cluster.local"}; !slices.Equal(names, want) {
+						t.Errorf("%s: dnsNames %q, want %q", m, names, want)
+					}
 				case "Deployment":
 					if m.obj.GetName() != "imagegate-webhook" {
 						continue
