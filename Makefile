@@ -93,7 +93,9 @@ CHART := charts/imagegate
 THIRDPARTY_CRDS := internal/testenv/testdata/crds/thirdparty
 # module@version:package of the API types whose CRDs the chart tests install.
 THIRDPARTY_CRD_APIS := github.com/cert-manager/cert-manager@v1.21.2:pkg/apis/certmanager/v1 \
-	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring@v0.95.2:v1
+	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring@v0.95.2:v1 \
+	github.com/fluxcd/kustomize-controller/api@v1.9.6:v1 \
+	github.com/fluxcd/helm-controller/api@v1.6.5:v2
 
 .PHONY: chart-files
 chart-files: ## Copy config/'s CRDs and monitoring assets into the chart (Helm cannot read outside it).
@@ -101,7 +103,7 @@ chart-files: ## Copy config/'s CRDs and monitoring assets into the chart (Helm c
 	cp config/monitoring/prometheusrule.yaml config/monitoring/dashboard.json $(CHART)/files/
 
 .PHONY: thirdparty-crds
-thirdparty-crds: $(CONTROLLER_GEN) ## CRDs of the cert-manager and prometheus-operator kinds config/ and the chart render, for their tests.
+thirdparty-crds: $(CONTROLLER_GEN) ## CRDs of the cert-manager, prometheus-operator and Flux Kustomization/HelmRelease kinds config/, the chart and the docs use, for their tests.
 	rm -rf $(THIRDPARTY_CRDS) && mkdir -p $(THIRDPARTY_CRDS)/all
 	for api in $(THIRDPARTY_CRD_APIS); do \
 	  mod=$${api%%:*} pkg=$${api#*:} && \
@@ -110,7 +112,8 @@ thirdparty-crds: $(CONTROLLER_GEN) ## CRDs of the cert-manager and prometheus-op
 	done
 	cd $(THIRDPARTY_CRDS) && mv all/cert-manager.io_certificates.yaml all/cert-manager.io_issuers.yaml \
 	  all/monitoring.coreos.com_servicemonitors.yaml all/monitoring.coreos.com_podmonitors.yaml \
-	  all/monitoring.coreos.com_prometheusrules.yaml . && rm -rf all
+	  all/monitoring.coreos.com_prometheusrules.yaml \
+	  all/kustomize.toolkit.fluxcd.io_kustomizations.yaml all/helm.toolkit.fluxcd.io_helmreleases.yaml . && rm -rf all
 
 .PHONY: verify
 verify: generate manifests chart-files ## Fails when generated files are not current.
