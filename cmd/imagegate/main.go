@@ -27,7 +27,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version":    {"print the version", runVersion},
-		"verify":     {"verify images against trust policy files, like cosign verify", runVerify},
+		"verify":     {"verify images under trust policy files or cosign's --key/--certificate-* flags", runVerify},
 		"audit":      {"review the image history of a GitOps repository branch", runAudit},
 		"controller": {"run the ImageGate controller (the pre-commit gate)", runController},
 		"webhook":    {"run the validating admission webhook", runWebhook},
