@@ -12,7 +12,8 @@ import (
 )
 
 // newKeylessCheckers verifies Fulcio-certificate signatures whose identity
-// matches one of the authority's identities, chaining to its trusted root.
+// (issuer, subject and Fulcio extensions) matches one of the authority's
+// identities, chaining to its trusted root.
 //
 // Transparency log, by policy mode:
 //   - offline (and online, see below): a log entry must verify offline
