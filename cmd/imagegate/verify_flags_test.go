@@ -169,3 +169,38 @@ func TestHelpExitsZero(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyFlagsAreDocumented: every flag of imagegate verify is in
+// docs/verify.md.
+func TestVerifyFlagsAreDocumented(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"verify", "--help"}, &stdout, &stderr); code != exitHelp {
+		t.Fatalf("--help: exit %d", code)
+	}
+	doc, err := os.ReadFile("../../docs/verify.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := 0
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		name, ok := strings.CutPrefix(line, "  -")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, " ")
+		names++
+		// The GitHub workflow flags are documented as one row:
+		// --certificate-github-workflow-trigger, `-sha`, `-name`, ...
+		short, isGitHub := strings.CutPrefix(name, "certificate-github-workflow-")
+		if isGitHub && strings.Contains(string(doc), "`-"+short+"`") {
+			continue
+		}
+		if !strings.Contains(string(doc), "`--"+name) {
+			t.Errorf("--%s is not in docs/verify.md", name)
+		}
+	}
+	if names < 15 {
+		t.Fatalf("read %d flags from the usage text; it changed shape:\n%s", names, stdout.String())
+	}
+}
