@@ -144,7 +144,14 @@ type KeylessAuthority struct {
 	TrustedRoot TrustedRoot `json:"trustedRoot"`
 }
 
-// Identity matches a certificate's OIDC issuer and subject.
+// Identity matches a certificate's OIDC issuer and subject, and optionally
+// the Fulcio extensions that say which repository, workflow and ref the
+// certificate was issued to. Regular expressions must be anchored (begin
+// with ^ and end with $): with Sigstore's public-good Fulcio anyone can
+// obtain a certificate, so an unanchored pattern such as
+// "https://github.com/org/" would also match a subject that merely contains
+// it. An unanchored pattern makes the policy invalid (Ready=False,
+// InvalidPolicy).
 //
 // +kubebuilder:validation:XValidation:rule="has(self.issuer) != has(self.issuerRegExp)",message="an identity needs exactly one of issuer or issuerRegExp"
 // +kubebuilder:validation:XValidation:rule="has(self.subject) != has(self.subjectRegExp)",message="an identity needs exactly one of subject or subjectRegExp"
@@ -161,6 +168,96 @@ type Identity struct {
 	// SubjectRegExp is a regular expression (RE2) the subject must match.
 	// +optional
 	SubjectRegExp string `json:"subjectRegExp,omitempty"`
+	// Extensions the certificate must carry with exactly these values;
+	// fields left empty are not checked.
+	// +optional
+	Extensions *CertificateExtensions `json:"extensions,omitempty"`
+}
+
+// CertificateExtensions are Fulcio certificate extensions
+// (OID 1.3.6.1.4.1.57264.1.*), named as Fulcio names them. Each set field
+// must equal the certificate's value exactly, as cosign's
+// --certificate-github-workflow-* flags do. For GitHub Actions prefer the
+// source repository fields (sourceRepositoryURI, sourceRepositoryRef,
+// sourceRepositoryDigest): Fulcio deprecated the githubWorkflow* ones,
+// though it still issues them.
+type CertificateExtensions struct {
+	// GithubWorkflowTrigger is the event that ran the workflow, e.g. "push" (1.2, deprecated).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	GithubWorkflowTrigger string `json:"githubWorkflowTrigger,omitempty"`
+	// GithubWorkflowSHA is the commit the workflow ran on (1.3, deprecated).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	GithubWorkflowSHA string `json:"githubWorkflowSHA,omitempty"`
+	// GithubWorkflowName is the workflow's name (1.4, deprecated).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	GithubWorkflowName string `json:"githubWorkflowName,omitempty"`
+	// GithubWorkflowRepository is "owner/repo" (1.5, deprecated).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	GithubWorkflowRepository string `json:"githubWorkflowRepository,omitempty"`
+	// GithubWorkflowRef is the Git ref, e.g. "refs/tags/v1.2.3" (1.6, deprecated).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	GithubWorkflowRef string `json:"githubWorkflowRef,omitempty"`
+	// BuildSignerURI is the build instructions that signed (1.9).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	BuildSignerURI string `json:"buildSignerURI,omitempty"`
+	// BuildSignerDigest is the digest of those instructions (1.10).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	BuildSignerDigest string `json:"buildSignerDigest,omitempty"`
+	// RunnerEnvironment is "github-hosted" or "self-hosted" (1.11).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	RunnerEnvironment string `json:"runnerEnvironment,omitempty"`
+	// SourceRepositoryURI is e.g. "https://github.com/org/repo" (1.12).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	SourceRepositoryURI string `json:"sourceRepositoryURI,omitempty"`
+	// SourceRepositoryDigest is the commit built (1.13).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	SourceRepositoryDigest string `json:"sourceRepositoryDigest,omitempty"`
+	// SourceRepositoryRef is the Git ref built, e.g. "refs/heads/main" (1.14).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	SourceRepositoryRef string `json:"sourceRepositoryRef,omitempty"`
+	// SourceRepositoryIdentifier is the repository's immutable ID (1.15).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	SourceRepositoryIdentifier string `json:"sourceRepositoryIdentifier,omitempty"`
+	// SourceRepositoryOwnerURI is e.g. "https://github.com/org" (1.16).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	SourceRepositoryOwnerURI string `json:"sourceRepositoryOwnerURI,omitempty"`
+	// SourceRepositoryOwnerIdentifier is the owner's immutable ID (1.17).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	SourceRepositoryOwnerIdentifier string `json:"sourceRepositoryOwnerIdentifier,omitempty"`
+	// BuildConfigURI is the top-level build instructions (1.18).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	BuildConfigURI string `json:"buildConfigURI,omitempty"`
+	// BuildConfigDigest is the digest of those instructions (1.19).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	BuildConfigDigest string `json:"buildConfigDigest,omitempty"`
+	// BuildTrigger is the event that started the build (1.20).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	BuildTrigger string `json:"buildTrigger,omitempty"`
+	// RunInvocationURI identifies the build run (1.21).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	RunInvocationURI string `json:"runInvocationURI,omitempty"`
+	// SourceRepositoryVisibilityAtSigning is "public" or "private" (1.22).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	SourceRepositoryVisibilityAtSigning string `json:"sourceRepositoryVisibilityAtSigning,omitempty"`
 }
 
 // TrustedRoot points at a Sigstore trusted_root.json.

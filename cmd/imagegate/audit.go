@@ -85,9 +85,10 @@ func joinAllKinds() string {
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f, err := parseAuditFlags(args, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return exitHelp
 		}
+		fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
 		return auditUsage
 	}
 	var set *policy.Set

@@ -84,9 +84,10 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 func runController(ctx context.Context, args []string, _, stderr io.Writer) int {
 	f, err := parseControllerFlags(args, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "imagegate controller: %v\n", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return exitHelp
 		}
+		fmt.Fprintf(stderr, "imagegate controller: %v\n", err)
 		return exitUsage
 	}
 	if err := f.common.validate(); err != nil {

@@ -35,6 +35,7 @@ type verifyFlags struct {
 	output        string
 	allowInsecure bool
 	images        []string
+	identity      identityFlags // cosign's flags, instead of --policy
 }
 
 func parseVerifyFlags(args []string, stderr io.Writer) (verifyFlags, error) {
@@ -43,9 +44,20 @@ func parseVerifyFlags(args []string, stderr io.Writer) (verifyFlags, error) {
 	fs.SetOutput(stderr)
 	fs.Var(&f.policies, "policy", "file of TrustPolicy/ClusterTrustPolicy YAML documents (repeatable)")
 	fs.StringVar(&f.output, "output", "text", "output format: text or json")
-	fs.BoolVar(&f.allowInsecure, "allow-insecure-registry", false, "allow plain HTTP registries")
+	fs.BoolVar(&f.allowInsecure, "allow-insecure-registry", false, "allow plain HTTP registries (cosign's --allow-http-registry; TLS is always verified)")
+	fs.BoolVar(&f.allowInsecure, "allow-http-registry", false, "the same as --allow-insecure-registry, as cosign spells it")
+	f.identity.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: imagegate verify --policy FILE [--policy FILE]... [--output text|json] [--allow-insecure-registry] IMAGE...")
+		fmt.Fprint(fs.Output(), `usage: imagegate verify --policy FILE [--policy FILE]... [FLAGS] IMAGE...
+       imagegate verify --key FILE [FLAGS] IMAGE...
+       imagegate verify --certificate-identity[-regexp] ID --certificate-oidc-issuer[-regexp] ISSUER --trusted-root FILE [FLAGS] IMAGE...
+
+Verifies each IMAGE under the policy files, or, without --policy, under one
+policy made of cosign's flags. Exit status: 0 verified, 1 denied, 2 usage or
+policy error, 3 a registry was unavailable.
+
+flags:
+`)
 		fs.PrintDefaults()
 	}
 	// Flags may come before or after the images.
@@ -60,12 +72,24 @@ func parseVerifyFlags(args []string, stderr io.Writer) (verifyFlags, error) {
 		}
 	}
 	switch {
-	case len(f.policies) == 0:
-		return f, errors.New("at least one --policy FILE is required")
+	case len(f.policies) > 0 && f.identity.set():
+		return f, errors.New("--policy and the --key/--certificate-* flags are alternatives: give one or the other")
+	case len(f.policies) == 0 && !f.identity.set():
+		return f, errors.New("at least one --policy FILE, or --key, or the --certificate-* flags with --trusted-root, is required")
 	case len(f.images) == 0:
 		return f, errors.New("at least one IMAGE is required")
 	case f.output != "text" && f.output != "json":
 		return f, fmt.Errorf("--output %q: want text or json", f.output)
+	}
+	if f.identity.set() {
+		if err := f.identity.validate(); err != nil {
+			return f, err
+		}
+	}
+	for _, image := range f.images {
+		if _, err := policy.ParseImage(image); err != nil {
+			return f, fmt.Errorf("%w; give a reference such as registry.example/app:v1 or registry.example/app@sha256:<hex>", err)
+		}
 	}
 	return f, nil
 }
@@ -73,12 +97,18 @@ func parseVerifyFlags(args []string, stderr io.Writer) (verifyFlags, error) {
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f, err := parseVerifyFlags(args, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "imagegate verify: %v\n", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return exitHelp
 		}
+		fmt.Fprintf(stderr, "imagegate verify: %v\n", err)
 		return exitUsage
 	}
-	set, err := loadPolicies(ctx, f.policies)
+	var set *policy.Set
+	if f.identity.set() {
+		set, err = f.identity.policy(ctx)
+	} else {
+		set, err = loadPolicies(ctx, f.policies)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "imagegate verify: %v\n", err)
 		return exitUsage

@@ -21,6 +21,9 @@ type jsonDecision struct {
 	Reason      string       `json:"reason"`
 	Authorities []string     `json:"authorities"`
 	Signers     []jsonSigner `json:"signers"`
+	// Message is the text output's explanation: why an image was denied,
+	// excepted or unavailable; empty when it verified.
+	Message string `json:"message"`
 }
 
 type jsonSigner struct {
@@ -35,6 +38,9 @@ func toJSON(d cache.Decision) jsonDecision {
 		Image: d.Image, Digest: d.Digest, Verified: d.Outcome.Result == verify.ResultVerified,
 		Result: string(d.Outcome.Result), Reason: string(d.Outcome.Reason),
 		Authorities: []string{}, Signers: []jsonSigner{},
+	}
+	if d.Outcome.Result != verify.ResultVerified {
+		j.Message = d.Outcome.Message
 	}
 	if d.Policy != nil {
 		s := d.Policy.Ref.String()

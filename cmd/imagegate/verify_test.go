@@ -92,13 +92,17 @@ func TestVerifyCLIExitCodesAndJSON(t *testing.T) {
 				t.Fatalf("exit %d (want %d), output %v, stderr %s", r.code, tc.code, r.out, r.stderr)
 			}
 			o := r.out[0]
-			for _, k := range []string{"image", "digest", "policy", "verified", "result", "reason", "authorities", "signers"} {
+			for _, k := range []string{"image", "digest", "policy", "verified", "result", "reason", "authorities", "signers", "message"} {
 				if _, ok := o[k]; !ok {
 					t.Errorf("JSON lacks %q: %v", k, o)
 				}
 			}
-			if len(o) != 8 {
-				t.Errorf("JSON has %d fields, want exactly the 8 of the contract: %v", len(o), o)
+			if len(o) != 9 {
+				t.Errorf("JSON has %d fields, want exactly the 9 of the contract: %v", len(o), o)
+			}
+			// The JSON carries the text output's explanation.
+			if msg := o["message"].(string); (msg == "") != (tc.result == "Verified") {
+				t.Errorf("message %q for a %s image", msg, tc.result)
 			}
 			if o["result"] != tc.result || o["reason"] != tc.reason || o["image"] != tc.image || o["verified"] != (tc.result == "Verified") {
 				t.Fatalf("decision %v", o)

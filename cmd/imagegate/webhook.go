@@ -132,9 +132,10 @@ func (f *webhookFlags) handlerOptions(audit io.Writer, log *slog.Logger) admissi
 func runWebhook(ctx context.Context, args []string, _, stderr io.Writer) int {
 	f, err := parseWebhookFlags(args, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "imagegate webhook: %v\n", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return exitHelp
 		}
+		fmt.Fprintf(stderr, "imagegate webhook: %v\n", err)
 		return exitUsage
 	}
 	log, err := f.common.logger(stderr)

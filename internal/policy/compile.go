@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -217,15 +216,16 @@ func compileIdentity(id igv1.Identity) (Identity, error) {
 	}
 	var err error
 	if id.IssuerRegExp != "" {
-		if out.IssuerRegExp, err = regexp.Compile(id.IssuerRegExp); err != nil {
+		if out.IssuerRegExp, err = CompileAnchored(id.IssuerRegExp); err != nil {
 			return out, fmt.Errorf("issuerRegExp: %w", err)
 		}
 	}
 	if id.SubjectRegExp != "" {
-		if out.SubjectRegExp, err = regexp.Compile(id.SubjectRegExp); err != nil {
+		if out.SubjectRegExp, err = CompileAnchored(id.SubjectRegExp); err != nil {
 			return out, fmt.Errorf("subjectRegExp: %w", err)
 		}
 	}
+	out.Extensions = compileExtensions(id.Extensions)
 	return out, nil
 }
 

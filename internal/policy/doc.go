@@ -1,7 +1,8 @@
 // Package policy owns imagegate's trust policies in their compiled form:
 // matching a normalised image reference to the most specific policy glob,
 // compiling TrustPolicy and ClusterTrustPolicy objects (keys parsed,
-// regular expressions compiled, secrets resolved) and hashing a policy's
+// regular expressions compiled, secrets resolved; keyless identities in
+// identity.go: anchored regexps, Fulcio extensions) and hashing a policy's
 // spec so that a verification records the exact rules it was made under.
 //
 // Verification (internal/verify) reads only the compiled Policy; this

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
@@ -62,12 +63,16 @@ type KeylessAuthority struct {
 }
 
 // Identity matches a certificate's OIDC issuer and subject. For each of the
-// two, exactly one of the literal and the regular expression is set.
+// two, exactly one of the literal and the regular expression is set; the
+// regular expressions are anchored (CompileAnchored). Extensions are the
+// Fulcio extensions the certificate must carry: every set field must equal
+// the certificate's value (Issuer is never set there).
 type Identity struct {
 	Issuer        string
 	IssuerRegExp  *regexp.Regexp
 	Subject       string
 	SubjectRegExp *regexp.Regexp
+	Extensions    certificate.Extensions
 }
 
 // StaticAuthority passes or fails without looking at the image.

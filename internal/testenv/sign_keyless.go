@@ -1,6 +1,9 @@
 package testenv
 
 import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -8,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
@@ -16,6 +20,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
+	"github.com/sigstore/sigstore/pkg/signature"
+	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
 )
 
 // CosignSignPredicateType is the in-toto predicate of a cosign 3 image
@@ -28,7 +34,8 @@ const CosignSignPredicateType = "https://sigstore.dev/cosign/sign/v1"
 // trusted root lists no certificate transparency logs, because the
 // virtual CA's certificates carry no SCTs.
 type TestSigstore struct {
-	vs       *ca.VirtualSigstore
+	vs       *ca.VirtualSigstore // the Rekor log and timestamp authority
+	fulcio   *fulcioCA           // issues the signing certificates
 	rootJSON []byte
 	root     *root.TrustedRoot
 }
@@ -50,7 +57,8 @@ func NewTestSigstore(t testing.TB) *TestSigstore {
 		}
 		logs[id] = &c
 	}
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, vs.FulcioCertificateAuthorities(),
+	fulcio := newFulcioCA(t)
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, []root.CertificateAuthority{fulcio.authority()},
 		map[string]*root.TransparencyLog{}, vs.TimestampingAuthorities(), logs)
 	if err != nil {
 		t.Fatalf("testenv: trusted root: %v", err)
@@ -65,7 +73,7 @@ func NewTestSigstore(t testing.TB) *TestSigstore {
 	if err != nil {
 		t.Fatalf("testenv: parse trusted root JSON: %v", err)
 	}
-	return &TestSigstore{vs: vs, rootJSON: raw, root: parsed}
+	return &TestSigstore{vs: vs, fulcio: fulcio, rootJSON: raw, root: parsed}
 }
 
 // TrustedMaterial is the trusted root (Fulcio CA, Rekor key, TSA) as a
@@ -85,7 +93,14 @@ func (s *TestSigstore) TrustedRootJSON(t testing.TB) []byte {
 // promise, and an RFC 3161 timestamp; pushed as a bundle referrer of d.
 func (s *TestSigstore) SignBundle(t testing.TB, d name.Digest, issuer, subject string) {
 	t.Helper()
-	b := s.bundle(t, statementFor(t, d), issuer, subject)
+	s.SignBundleAs(t, d, Certificate{Issuer: issuer, Subject: subject})
+}
+
+// SignBundleAs is SignBundle with a certificate carrying cert's Fulcio
+// extensions.
+func (s *TestSigstore) SignBundleAs(t testing.TB, d name.Digest, cert Certificate) {
+	t.Helper()
+	b := s.bundle(t, statementFor(t, d), cert)
 	PushReferrer(t, d, SigstoreBundleArtifactType, SigstoreBundleArtifactType, b, map[string]string{
 		"dev.sigstore.bundle.content":       "dsse-envelope",
 		"dev.sigstore.bundle.predicateType": CosignSignPredicateType,
@@ -110,44 +125,34 @@ func statementFor(t testing.TB, d name.Digest) []byte {
 }
 
 // bundle signs statement and assembles a v0.3 bundle's JSON.
-func (s *TestSigstore) bundle(t testing.TB, statement []byte, issuer, subject string) []byte {
+func (s *TestSigstore) bundle(t testing.TB, statement []byte, cert Certificate) []byte {
 	t.Helper()
-	// Integrated a minute after now: inside the 10-minute certificate the
-	// virtual CA issues from now, whatever the second truncation.
-	ent, err := s.vs.AttestAtTime(subject, issuer, statement, time.Now().Add(time.Minute), true)
-	if err != nil {
-		t.Fatalf("testenv: keyless sign: %v", err)
-	}
-	vc, err := ent.VerificationContent()
-	if err != nil {
-		t.Fatalf("testenv: certificate: %v", err)
-	}
-	sc, err := ent.SignatureContent()
-	if err != nil {
-		t.Fatalf("testenv: envelope: %v", err)
-	}
-	env := sc.EnvelopeContent().RawEnvelope()
-	payload, err := base64.StdEncoding.DecodeString(env.Payload)
-	if err != nil {
-		t.Fatalf("testenv: envelope payload: %v", err)
-	}
+	leaf, key := s.fulcio.issue(t, cert)
+	env := signDSSE(t, key, statement)
 	sig, err := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
 	if err != nil {
 		t.Fatalf("testenv: envelope signature: %v", err)
 	}
-	timestamps, err := ent.Timestamps()
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
 	if err != nil {
-		t.Fatalf("testenv: timestamps: %v", err)
+		t.Fatalf("testenv: envelope payload: %v", err)
 	}
-	entries, err := ent.TlogEntries()
-	if err != nil || len(entries) != 1 {
-		t.Fatalf("testenv: tlog entries: %v (%d)", err, len(entries))
+	// Integrated a minute after now: inside the 10-minute certificate
+	// issued from now, whatever the second truncation.
+	entry, err := s.vs.GenerateTlogEntry(leaf, env, sig, time.Now().Add(time.Minute).Unix(), true)
+	if err != nil {
+		t.Fatalf("testenv: log entry: %v", err)
 	}
+	tsr, err := s.vs.TimestampResponse(sig)
+	if err != nil {
+		t.Fatalf("testenv: timestamp: %v", err)
+	}
+	timestamps, entries := [][]byte{tsr}, []*tlog.Entry{entry}
 	pb := &protobundle.Bundle{
 		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
 		VerificationMaterial: &protobundle.VerificationMaterial{
 			Content: &protobundle.VerificationMaterial_Certificate{
-				Certificate: &protocommon.X509Certificate{RawBytes: vc.Certificate().Raw},
+				Certificate: &protocommon.X509Certificate{RawBytes: leaf.Raw},
 			},
 			TlogEntries:               []*protorekor.TransparencyLogEntry{s.logEntry(t, entries[0])},
 			TimestampVerificationData: &protobundle.TimestampVerificationData{},
@@ -172,6 +177,25 @@ func (s *TestSigstore) bundle(t testing.TB, statement []byte, issuer, subject st
 		t.Fatalf("testenv: encode bundle: %v", err)
 	}
 	return raw
+}
+
+// signDSSE signs statement as an in-toto DSSE envelope with key, as cosign
+// 3 signs an image.
+func signDSSE(t testing.TB, key *ecdsa.PrivateKey, statement []byte) *dsse.Envelope {
+	t.Helper()
+	sv, err := signature.LoadECDSASignerVerifier(key, crypto.SHA256)
+	if err != nil {
+		t.Fatalf("testenv: signer: %v", err)
+	}
+	raw, err := sigdsse.WrapSigner(sv, "application/vnd.in-toto+json").SignMessage(bytes.NewReader(statement))
+	if err != nil {
+		t.Fatalf("testenv: DSSE sign: %v", err)
+	}
+	env := &dsse.Envelope{}
+	if err := json.Unmarshal(raw, env); err != nil || len(env.Signatures) != 1 {
+		t.Fatalf("testenv: DSSE envelope: %v", err)
+	}
+	return env
 }
 
 // logEntry completes the virtual log's entry with what a bundle needs: the

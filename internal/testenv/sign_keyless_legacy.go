@@ -1,17 +1,21 @@
 package testenv
 
 import (
+	"bytes"
+	"crypto"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
 	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
@@ -22,68 +26,88 @@ import (
 // the .sig tag.
 func (s *TestSigstore) SignLegacy(t testing.TB, d name.Digest, issuer, subject string) {
 	t.Helper()
+	s.SignLegacyAs(t, d, Certificate{Issuer: issuer, Subject: subject})
+}
+
+// SignLegacyAs is SignLegacy with a certificate carrying cert's Fulcio
+// extensions.
+func (s *TestSigstore) SignLegacyAs(t testing.TB, d name.Digest, cert Certificate) {
+	t.Helper()
 	payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
 	if err != nil {
 		t.Fatalf("testenv: signature payload for %s: %v", d, err)
 	}
-	ent, err := s.vs.SignAtTime(subject, issuer, payload, time.Now().Add(time.Minute))
+	leaf, key := s.fulcio.issue(t, cert)
+	sv, err := signature.LoadECDSASignerVerifier(key, crypto.SHA256)
 	if err != nil {
-		t.Fatalf("testenv: keyless sign %s: %v", d, err)
+		t.Fatalf("testenv: signer: %v", err)
 	}
-	vc, err := ent.VerificationContent()
+	sig, err := sv.SignMessage(bytes.NewReader(payload))
 	if err != nil {
-		t.Fatalf("testenv: certificate: %v", err)
+		t.Fatalf("testenv: sign %s: %v", d, err)
 	}
-	sc, err := ent.SignatureContent()
+	tsr, err := s.vs.TimestampResponse(sig)
 	if err != nil {
-		t.Fatalf("testenv: signature: %v", err)
+		t.Fatalf("testenv: timestamp: %v", err)
 	}
-	timestamps, err := ent.Timestamps()
-	if err != nil || len(timestamps) != 1 {
-		t.Fatalf("testenv: timestamps: %v (%d)", err, len(timestamps))
-	}
-	entries, err := ent.TlogEntries()
-	if err != nil || len(entries) != 1 {
-		t.Fatalf("testenv: tlog entries: %v (%d)", err, len(entries))
-	}
-	certPEM, err := cryptoutils.MarshalCertificateToPEM(vc.Certificate())
+	certPEM, err := cryptoutils.MarshalCertificateToPEM(leaf)
 	if err != nil {
 		t.Fatalf("testenv: certificate PEM: %v", err)
 	}
-	sig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(sc.Signature()),
-		static.WithCertChain(certPEM, s.chainPEM(t)),
-		static.WithBundle(s.rekorBundle(t, entries[0])),
-		static.WithRFC3161Timestamp(&cbundle.RFC3161Timestamp{SignedRFC3161Timestamp: timestamps[0]}))
-	if err != nil {
-		t.Fatalf("testenv: signature layer for %s: %v", d, err)
-	}
-	attachLegacy(t, d, sig)
-}
-
-// chainPEM is the Fulcio intermediate and root, as cosign annotates them.
-func (s *TestSigstore) chainPEM(t testing.TB) []byte {
-	t.Helper()
-	fca, ok := s.vs.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
-	if !ok {
-		t.Fatal("testenv: virtual Fulcio CA has an unexpected type")
-	}
-	chain, err := cryptoutils.MarshalCertificatesToPEM(append(fca.Intermediates, fca.Root))
+	chainPEM, err := cryptoutils.MarshalCertificatesToPEM(s.fulcio.chain())
 	if err != nil {
 		t.Fatalf("testenv: chain PEM: %v", err)
 	}
-	return chain
+	body := hashedRekord(t, payload, sig, certPEM)
+	// Integrated a minute after now, inside the certificate's validity.
+	osig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(sig),
+		static.WithCertChain(certPEM, chainPEM),
+		static.WithBundle(s.rekorBundle(t, body, time.Now().Add(time.Minute).Unix())),
+		static.WithRFC3161Timestamp(&cbundle.RFC3161Timestamp{SignedRFC3161Timestamp: tsr}))
+	if err != nil {
+		t.Fatalf("testenv: signature layer for %s: %v", d, err)
+	}
+	attachLegacy(t, d, osig)
+}
+
+// legacyLogIndex is the log index of every legacy signature's entry.
+const legacyLogIndex = 1000
+
+// hashedRekord is the Rekor entry cosign 2 uploads for a signature: the
+// payload's SHA-256, the signature and the certificate.
+func hashedRekord(t testing.TB, payload, sig, certPEM []byte) []byte {
+	t.Helper()
+	h := sha256.Sum256(payload)
+	raw, err := json.Marshal(map[string]any{
+		"apiVersion": "0.0.1",
+		"kind":       "hashedrekord",
+		"spec": map[string]any{
+			"data": map[string]any{"hash": map[string]string{"algorithm": "sha256", "value": hex.EncodeToString(h[:])}},
+			"signature": map[string]any{
+				"content":   base64.StdEncoding.EncodeToString(sig),
+				"publicKey": map[string]string{"content": base64.StdEncoding.EncodeToString(certPEM)},
+			},
+		},
+	})
+	if err != nil {
+		t.Fatalf("testenv: hashedrekord entry: %v", err)
+	}
+	return raw
 }
 
 // rekorBundle is cosign 2's annotation form of a log entry: the entry body
 // and its coordinates, with a signed entry timestamp by the virtual log.
-func (s *TestSigstore) rekorBundle(t testing.TB, e *tlog.Entry) *cbundle.RekorBundle {
+func (s *TestSigstore) rekorBundle(t testing.TB, body []byte, integratedTime int64) *cbundle.RekorBundle {
 	t.Helper()
-	tle := e.TransparencyLogEntry()
+	logID, err := s.vs.RekorLogID()
+	if err != nil {
+		t.Fatalf("testenv: rekor log id: %v", err)
+	}
 	payload := tlog.RekorPayload{
-		Body:           base64.StdEncoding.EncodeToString(tle.GetCanonicalizedBody()),
-		IntegratedTime: tle.GetIntegratedTime(),
-		LogIndex:       tle.GetLogIndex(),
-		LogID:          hex.EncodeToString(tle.GetLogId().GetKeyId()),
+		Body:           base64.StdEncoding.EncodeToString(body),
+		IntegratedTime: integratedTime,
+		LogIndex:       legacyLogIndex,
+		LogID:          logID,
 	}
 	set, err := s.vs.RekorSignPayload(payload)
 	if err != nil {

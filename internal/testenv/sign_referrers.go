@@ -56,6 +56,17 @@ func PushReferrer(t testing.TB, d name.Digest, artifactType, layerType string, c
 	if err != nil {
 		t.Fatalf("testenv: head %s: %v", d, err)
 	}
+	return PushReferrerOf(t, d.Context(), v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
+		artifactType, layerType, content, annotations)
+}
+
+// PushReferrerOf is PushReferrer for a subject that need not be in the
+// registry (OCI allows referrers to arrive before their subject): a
+// signature copied from elsewhere, for an image whose manifest is not at
+// hand. It returns the referrer's digest.
+func PushReferrerOf(t testing.TB, repo name.Repository, subject v1.Descriptor, artifactType, layerType string, content []byte, annotations map[string]string) name.Digest {
+	t.Helper()
+	opts := []remote.Option{remote.WithContext(t.Context())}
 	config := static.NewLayer([]byte("{}"), ociEmptyConfigType)
 	layer := static.NewLayer(content, types.MediaType(layerType))
 	m := artifactManifest{
@@ -64,19 +75,19 @@ func PushReferrer(t testing.TB, d name.Digest, artifactType, layerType string, c
 		ArtifactType:  artifactType,
 		Config:        layerDescriptor(t, config),
 		Layers:        []v1.Descriptor{layerDescriptor(t, layer)},
-		Subject:       &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
+		Subject:       &subject,
 		Annotations:   annotations,
 	}
 	for _, l := range []v1.Layer{config, layer} {
-		if err := remote.WriteLayer(d.Context(), l, opts...); err != nil {
-			t.Fatalf("testenv: upload referrer blob to %s: %v", d.Context(), err)
+		if err := remote.WriteLayer(repo, l, opts...); err != nil {
+			t.Fatalf("testenv: upload referrer blob to %s: %v", repo, err)
 		}
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
 		t.Fatalf("testenv: encode referrer manifest: %v", err)
 	}
-	return putManifest(t, d.Context(), raw)
+	return putManifest(t, repo, raw)
 }
 
 func layerDescriptor(t testing.TB, l v1.Layer) v1.Descriptor {

@@ -127,9 +127,9 @@ type bundleChecker struct {
 	identity func(*sgverify.VerificationResult) string
 }
 
-// check verifies b for digest h. WithArtifactDigest is what binds the
-// bundle to the image: the in-toto statement's subject must name h, so a
-// bundle copied from another image fails here.
+// check verifies b for digest h as an image signature. WithArtifactDigest
+// is what binds the bundle to the image: the in-toto statement's subject
+// must name h, so a bundle copied from another image fails here.
 func (c *bundleChecker) check(raw []byte, h v1.Hash) (string, int64, error) {
 	b, err := parseBundle(raw)
 	if err != nil {
@@ -139,18 +139,34 @@ func (c *bundleChecker) check(raw []byte, h v1.Hash) (string, int64, error) {
 	if err != nil {
 		return "", -1, fmt.Errorf("digest %s: %w", h, err)
 	}
-	pb := sgverify.NewPolicy(sgverify.WithArtifactDigest(h.Algorithm, digest), c.policy...)
-	res, err := c.verifier.Verify(b, pb)
+	res, err := c.verify(b, h.Algorithm, digest)
 	if err != nil {
 		return "", -1, err
 	}
-	if res.Statement == nil {
-		return "", -1, errors.New("bundle holds no in-toto statement; cosign 3 signs images with a DSSE statement")
-	}
-	if res.Statement.GetPredicateType() != cosignSignPredicate {
-		return "", -1, fmt.Errorf("bundle is an attestation with predicate %q, not an image signature (%s)", res.Statement.GetPredicateType(), cosignSignPredicate)
+	if err := imageSignature(res); err != nil {
+		return "", -1, err
 	}
 	return c.identity(res), bundleLogIndex(b, res), nil
+}
+
+// verify checks a bundle's signature over the artifact digest, its signer
+// (the key, or a certificate chaining to the trusted root whose identity
+// matches) and its log entry and timestamps, as the authority requires.
+// Whether the bundle signs an image is imageSignature's question.
+func (c *bundleChecker) verify(b *sgbundle.Bundle, algorithm string, digest []byte) (*sgverify.VerificationResult, error) {
+	return c.verifier.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(algorithm, digest), c.policy...))
+}
+
+// imageSignature accepts a verified bundle as an image signature only when
+// it is one: cosign 3's DSSE statement with the cosign sign predicate.
+func imageSignature(res *sgverify.VerificationResult) error {
+	if res.Statement == nil {
+		return errors.New("bundle holds no in-toto statement; cosign 3 signs images with a DSSE statement")
+	}
+	if res.Statement.GetPredicateType() != cosignSignPredicate {
+		return fmt.Errorf("bundle is an attestation with predicate %q, not an image signature (%s)", res.Statement.GetPredicateType(), cosignSignPredicate)
+	}
+	return nil
 }
 
 // bundleLogIndex reports the log entry's index when the verification relied

@@ -3,6 +3,7 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"regexp"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
@@ -11,7 +12,8 @@ import (
 )
 
 // newKeylessCheckers verifies Fulcio-certificate signatures whose identity
-// matches one of the authority's identities, chaining to its trusted root.
+// (issuer, subject and Fulcio extensions) matches one of the authority's
+// identities, chaining to its trusted root.
 //
 // Transparency log, by policy mode:
 //   - offline (and online, see below): a log entry must verify offline
@@ -37,21 +39,26 @@ func newKeylessCheckers(k *policy.KeylessAuthority, tlog policy.TLogMode) (*chec
 	if err != nil {
 		return nil, fmt.Errorf("bundle verifier: %w", err)
 	}
-	policyOpts, identities, err := keylessIdentities(k.Identities)
+	ids, err := certificateIdentities(k.Identities)
 	if err != nil {
 		return nil, err
+	}
+	policyOpts := make([]sgverify.PolicyOption, 0, len(ids))
+	for _, id := range ids {
+		policyOpts = append(policyOpts, sgverify.WithCertificateIdentity(id))
 	}
 	return &checkers{
 		legacy: &legacyChecker{
 			opts: cosign.CheckOpts{
 				TrustedMaterial:     k.TrustedRoot,
-				Identities:          identities,
+				Identities:          cosignIdentities(k.Identities),
 				IgnoreSCT:           !requireSCT,
 				IgnoreTlog:          tlog == policy.TLogIgnore,
 				UseSignedTimestamps: tlog == policy.TLogIgnore && len(k.TrustedRoot.TimestampingAuthorities()) > 0,
 				Offline:             true,
 			},
-			identity: certIdentity,
+			certIdentities: ids,
+			identity:       certIdentity,
 		},
 		bundle: &bundleChecker{verifier: sgv, policy: policyOpts, identity: summaryIdentity},
 	}, nil
@@ -68,26 +75,50 @@ func keylessVerifierOptions(tlog policy.TLogMode, requireSCT bool) []sgverify.Ve
 	return opts
 }
 
-// keylessIdentities converts the policy's identities for both verifiers.
-// Regular expressions are matched unanchored, as cosign does: anchor them in
-// the policy.
-func keylessIdentities(ids []policy.Identity) ([]sgverify.PolicyOption, []cosign.Identity, error) {
-	var opts []sgverify.PolicyOption
-	var cids []cosign.Identity
+// certificateIdentities converts the policy's identities to sigstore-go's
+// matchers: issuer and subject (literal or anchored regexp) and the Fulcio
+// extensions that must equal the certificate's. One matcher serves both
+// formats: the bundle verifier applies it, and the legacy checker applies
+// it to the certificate cosign verified (see legacyChecker).
+func certificateIdentities(ids []policy.Identity) (sgverify.CertificateIdentities, error) {
+	out := make(sgverify.CertificateIdentities, 0, len(ids))
 	for _, id := range ids {
-		ci := cosign.Identity{Issuer: id.Issuer, Subject: id.Subject}
-		if id.IssuerRegExp != nil {
-			ci.IssuerRegExp = id.IssuerRegExp.String()
-		}
-		if id.SubjectRegExp != nil {
-			ci.SubjectRegExp = id.SubjectRegExp.String()
-		}
-		sid, err := sgverify.NewShortCertificateIdentity(ci.Issuer, ci.IssuerRegExp, ci.Subject, ci.SubjectRegExp)
+		san, err := sgverify.NewSANMatcher(id.Subject, regexpString(id.SubjectRegExp))
 		if err != nil {
-			return nil, nil, fmt.Errorf("identity issuer %q subject %q: %w", ci.Issuer+ci.IssuerRegExp, ci.Subject+ci.SubjectRegExp, err)
+			return nil, fmt.Errorf("identity subject %q: %w", id.Subject+regexpString(id.SubjectRegExp), err)
 		}
-		opts = append(opts, sgverify.WithCertificateIdentity(sid))
-		cids = append(cids, ci)
+		iss, err := sgverify.NewIssuerMatcher(id.Issuer, regexpString(id.IssuerRegExp))
+		if err != nil {
+			return nil, fmt.Errorf("identity issuer %q: %w", id.Issuer+regexpString(id.IssuerRegExp), err)
+		}
+		ci, err := sgverify.NewCertificateIdentity(san, iss, id.Extensions)
+		if err != nil {
+			return nil, fmt.Errorf("identity issuer %q subject %q: %w", id.Issuer+regexpString(id.IssuerRegExp), id.Subject+regexpString(id.SubjectRegExp), err)
+		}
+		out = append(out, ci)
 	}
-	return opts, cids, nil
+	return out, nil
+}
+
+// cosignIdentities are the issuer and subject matchers for cosign's own
+// legacy check. Extensions are not among them: CheckOpts has one set of
+// CertGithubWorkflow* fields for all identities, and none for the source
+// repository extensions, so the extensions are checked per identity by
+// certificateIdentities' matchers instead.
+func cosignIdentities(ids []policy.Identity) []cosign.Identity {
+	out := make([]cosign.Identity, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, cosign.Identity{
+			Issuer: id.Issuer, IssuerRegExp: regexpString(id.IssuerRegExp),
+			Subject: id.Subject, SubjectRegExp: regexpString(id.SubjectRegExp),
+		})
+	}
+	return out
+}
+
+func regexpString(re *regexp.Regexp) string {
+	if re == nil {
+		return ""
+	}
+	return re.String()
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/imagegate/imagegate/internal/registry"
@@ -78,8 +80,12 @@ func layerDigest(s oci.Signature) string {
 
 // legacyChecker verifies legacy signatures with cosign/v2's own verifier.
 type legacyChecker struct {
-	opts     cosign.CheckOpts
-	identity func(oci.Signature) string
+	opts cosign.CheckOpts
+	// certIdentities, for keyless authorities, must match the certificate
+	// cosign verified: issuer, subject and Fulcio extensions, each
+	// identity's extensions with its own issuer and subject.
+	certIdentities sgverify.CertificateIdentities
+	identity       func(oci.Signature) string
 }
 
 // check verifies one signature for d. The ClaimVerifier is what binds the
@@ -93,7 +99,35 @@ func (c *legacyChecker) check(ctx context.Context, sig oci.Signature, h v1.Hash)
 	if err != nil {
 		return "", -1, err
 	}
+	if err := c.matchCertificate(sig); err != nil {
+		return "", -1, err
+	}
 	return c.identity(sig), legacyLogIndex(sig, bundleVerified), nil
+}
+
+// matchCertificate applies the keyless identities, extensions included,
+// to the signature's certificate, which cosign has verified against the
+// trusted root. sigstore-go's certificate summary reads the Fulcio
+// extensions, so no OID is parsed here.
+func (c *legacyChecker) matchCertificate(sig oci.Signature) error {
+	if c.certIdentities == nil {
+		return nil
+	}
+	cert, err := sig.Cert()
+	if err != nil {
+		return fmt.Errorf("certificate: %w", err)
+	}
+	if cert == nil {
+		return errors.New("keyless signature without a certificate")
+	}
+	summary, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return fmt.Errorf("certificate: %w", err)
+	}
+	if _, err := c.certIdentities.Verify(summary); err != nil {
+		return fmt.Errorf("certificate identity: %w", err)
+	}
+	return nil
 }
 
 func legacyLogIndex(sig oci.Signature, bundleVerified bool) int64 {
