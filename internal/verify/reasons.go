@@ -66,6 +66,12 @@ const (
 	// ReasonInvalidReference: the image reference cannot be parsed
 	// (orchestration).
 	ReasonInvalidReference Reason = "InvalidReference"
+	// ReasonCredentialsInvalid: the registry credentials the
+	// ImageRepository names (secretRef, serviceAccountName, certSecretRef,
+	// proxySecretRef, provider) cannot be read or used: a Secret missing
+	// or malformed, a provider imagegate does not support
+	// (orchestration). Fix the ImageRepository or its Secrets.
+	ReasonCredentialsInvalid Reason = "CredentialsInvalid"
 	// ReasonException: admitted under an active policy exception
 	// (orchestration); recorded as unverified.
 	ReasonException Reason = "Exception"
