@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -181,3 +182,73 @@ func newECKey(t testing.TB) *ecdsa.PrivateKey {
 	}
 	return key
 }
+
+// Proxy is a forward HTTP proxy on 127.0.0.1 that demands basic proxy
+// credentials (Proxy-Authorization) and counts what it forwarded and
+// refused: the proxy an ImageRepository's proxySecretRef names. It
+// forwards plain HTTP requests only (no CONNECT), which is what a client
+// sends to a plain-HTTP registry through it.
+type Proxy struct {
+	srv       *httptest.Server
+	forwarded atomic.Int64
+	refused   atomic.Int64
+}
+
+// NewProxy starts a proxy for user and password; it is closed in
+// t.Cleanup.
+func NewProxy(t testing.TB, user, password string) *Proxy {
+	t.Helper()
+	p := &Proxy{}
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+	upstream := http.DefaultTransport.(*http.Transport).Clone()
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Proxy-Authorization")), []byte(want)) != 1 {
+			p.refused.Add(1)
+			w.Header().Set("Proxy-Authenticate", `Basic realm="proxy"`)
+			http.Error(w, "proxy authentication required", http.StatusProxyAuthRequired)
+			return
+		}
+		if !r.URL.IsAbs() || r.Method == http.MethodConnect {
+			http.Error(w, "this test proxy forwards absolute http URLs only", http.StatusBadRequest)
+			return
+		}
+		p.forwarded.Add(1)
+		out := r.Clone(r.Context())
+		out.RequestURI = ""
+		out.Header.Del("Proxy-Authorization")
+		resp, err := upstream.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, vs := range resp.Header {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(func() {
+		p.srv.CloseClientConnections()
+		p.srv.Close()
+		upstream.CloseIdleConnections()
+	})
+	return p
+}
+
+// URL returns the proxy's address with user and password, as the
+// proxySecretRef's address, username and password combine.
+func (p *Proxy) URL(user, password string) *url.URL {
+	u, _ := url.Parse(p.srv.URL)
+	u.User = url.UserPassword(user, password)
+	return u
+}
+
+// Forwarded is how many requests the proxy forwarded.
+func (p *Proxy) Forwarded() int64 { return p.forwarded.Load() }
+
+// Refused is how many requests it refused for lacking its credentials.
+func (p *Proxy) Refused() int64 { return p.refused.Load() }
+
+// Address is the proxy's URL without credentials ("http://127.0.0.1:PORT").
+func (p *Proxy) Address() string { return p.srv.URL }
