@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -101,6 +102,7 @@ func NewTLSFront(t testing.TB, reg *Registry, requireClientCert bool) *TLSFront 
 		cfg.ClientAuth, cfg.ClientCAs = tls.RequireAndVerifyClientCert, ca.pool
 	}
 	f.srv.TLS = cfg
+	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are what tests provoke
 	f.srv.StartTLS()
 	t.Cleanup(func() {
 		f.srv.CloseClientConnections()
