@@ -2,7 +2,6 @@ package credentials
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net/url"
 
@@ -102,7 +101,7 @@ func (r *Resolver) ForRepository(ctx context.Context, repo *imagev1.ImageReposit
 	if spec.Insecure {
 		rp, err := name.NewRepository(spec.Image)
 		if err != nil {
-			return Access{}, fmt.Errorf("%w: %s spec.image %q: %v", ErrInvalid, where, spec.Image, err)
+			return Access{}, fmt.Errorf("%w: %s spec.image %q: %w", ErrInvalid, where, spec.Image, err)
 		}
 		insecureHost = rp.RegistryStr()
 		f.add("insecure %s", insecureHost)
@@ -124,49 +123,41 @@ func repositoryAccess(ctx context.Context, where string, payloads [][]byte, cert
 	if len(payloads) > 0 {
 		kc, err := registry.KeychainFromDockerConfigJSON(payloads...)
 		if err != nil {
-			return a, fmt.Errorf("%w: %s: %v", ErrInvalid, where, err)
+			return a, fmt.Errorf("%w: %s: %w", ErrInvalid, where, err)
 		}
 		a.Keychain = kc
 	}
 	if certSecret != nil {
-		cfg, err := tlsConfig(ctx, certSecret)
+		// ca.crt, tls.crt and tls.key (and the deprecated caFile,
+		// certFile, keyFile) with Flux's own reader, so a Secret that
+		// works for image-reflector-controller works here.
+		cfg, err := fluxsecrets.TLSConfigFromSecret(ctx, certSecret)
 		if err != nil {
-			return a, fmt.Errorf("%w: %s spec.certSecretRef: %v", ErrInvalid, where, err)
+			return a, fmt.Errorf("%w: %s spec.certSecretRef: Secret %s/%s: %w", ErrInvalid, where, certSecret.Namespace, certSecret.Name, err)
 		}
 		a.TLS = cfg
 	}
 	if proxySecret != nil {
 		u, err := proxyURL(ctx, proxySecret)
 		if err != nil {
-			return a, fmt.Errorf("%w: %s spec.proxySecretRef: %v", ErrInvalid, where, err)
+			return a, fmt.Errorf("%w: %s spec.proxySecretRef: Secret %s/%s: %w", ErrInvalid, where, proxySecret.Namespace, proxySecret.Name, err)
 		}
 		a.Proxy = u
 	}
 	return a, nil
 }
 
-// tlsConfig reads ca.crt, tls.crt and tls.key (and the deprecated caFile,
-// certFile, keyFile) with Flux's own reader, so a Secret that works for
-// image-reflector-controller works here.
-func tlsConfig(ctx context.Context, sec *corev1.Secret) (*tls.Config, error) {
-	cfg, err := fluxsecrets.TLSConfigFromSecret(ctx, sec)
-	if err != nil {
-		return nil, fmt.Errorf("Secret %s/%s: %w", sec.Namespace, sec.Name, err)
-	}
-	return cfg, nil
-}
-
 // proxyURL reads address, username and password with Flux's reader. Its
 // errors may quote the address, which may carry user info: they are
-// replaced by one that names the Secret only.
+// replaced by one that names the key only.
 func proxyURL(ctx context.Context, sec *corev1.Secret) (*url.URL, error) {
 	u, err := fluxsecrets.ProxyURLFromSecret(ctx, sec)
 	if err != nil {
 		if _, ok := sec.Data[fluxsecrets.KeyAddress]; !ok {
-			return nil, fmt.Errorf("Secret %s/%s has no %q key", sec.Namespace, sec.Name, fluxsecrets.KeyAddress)
+			return nil, fmt.Errorf("no %q key", fluxsecrets.KeyAddress)
 		}
-		return nil, fmt.Errorf("Secret %s/%s: %q is not an http, https or socks5 URL of at most %d characters",
-			sec.Namespace, sec.Name, fluxsecrets.KeyAddress, fluxsecrets.MaxProxyURLLength)
+		return nil, fmt.Errorf("%q is not an http, https or socks5 URL of at most %d characters",
+			fluxsecrets.KeyAddress, fluxsecrets.MaxProxyURLLength)
 	}
 	return u, nil
 }

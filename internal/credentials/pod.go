@@ -63,7 +63,7 @@ func (r *Resolver) ForPod(ctx context.Context, p PodSpec) (Access, error) {
 	return r.access(key, func() (registry.Access, error) {
 		kc, err := registry.KeychainFromDockerConfigJSON(payloads...)
 		if err != nil {
-			return registry.Access{}, fmt.Errorf("%w: pull secrets of namespace %s: %v", ErrInvalid, p.Namespace, err)
+			return registry.Access{}, fmt.Errorf("%w: pull secrets of namespace %s: %w", ErrInvalid, p.Namespace, err)
 		}
 		return registry.Access{Keychain: kc}, nil
 	})
