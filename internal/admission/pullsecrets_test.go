@@ -3,6 +3,7 @@ package admission
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -107,7 +108,8 @@ func TestWebhookPullsWithTheServiceAccountsPullSecrets(t *testing.T) {
 // again when it verifies the same image from its cache (the objects are
 // read every time, never cached, so a changed Secret counts at once) with
 // no client built twice, and nothing at all on the paths that decide
-// without a registry: an unchanged UPDATE and a recorded digest.
+// without a registry: an unchanged UPDATE and a recorded digest. The
+// credentials read reach no audit line.
 func TestWebhookReadsPullCredentialsOnlyOnTheVerifyPath(t *testing.T) {
 	t.Parallel()
 	cl := sharedCluster(t)
@@ -183,6 +185,10 @@ func TestWebhookReadsPullCredentialsOnlyOnTheVerifyPath(t *testing.T) {
 		if r.Verb != "get" || r.Namespace != ns {
 			t.Fatalf("%+v: only gets by name in the request's namespace are expected", r)
 		}
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte(pullUser + ":" + pullPassword))
+	if out := audit.String(); strings.Contains(out, pullPassword) || strings.Contains(out, basic) {
+		t.Fatalf("the pod's pull credentials reached the audit log:\n%s", out)
 	}
 	if res.Builds() != 1 {
 		t.Fatalf("%d registry clients built, want 1 (the same objects' versions twice)", res.Builds())
