@@ -162,6 +162,7 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 		Client:               mgr.GetClient(),
 		Secrets:              mgr.GetAPIReader(),
 		Checker:              checker,
+		Credentials:          f.common.credentials(mgr.GetAPIReader(), reg, checker),
 		Records:              records.NewStore(mgr.GetClient(), mgr.GetClient(), checker.TTL, nil),
 		Events:               recorders.events,
 		KubeEvents:           recorders.kube,

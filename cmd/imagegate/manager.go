@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/imagegate/imagegate/internal/cache"
+	"github.com/imagegate/imagegate/internal/credentials"
 	"github.com/imagegate/imagegate/internal/registry"
 	"github.com/imagegate/imagegate/internal/verify"
 )
@@ -35,6 +36,7 @@ type commonFlags struct {
 	pullSecrets   stringList
 	maxVerifying  int
 	maxSigBytes   int64
+	maxRegClients int
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, metricsDefault, probeDefault string) {
@@ -48,13 +50,17 @@ func (c *commonFlags) register(fs *flag.FlagSet, metricsDefault, probeDefault st
 	fs.DurationVar(&c.regTimeout, "registry-timeout", 10*time.Second, "deadline of each registry request")
 	fs.IntVar(&c.maxVerifying, "max-concurrent-verifications", cache.DefaultMaxConcurrent, "verifications running at once in this process; one that finds them all busy waits until its request's deadline, then is Unavailable")
 	fs.Int64Var(&c.maxSigBytes, "max-signature-bytes", verify.DefaultMaxBytes, "bytes one verification may read from the registry (signature manifests, payloads, referrers, bundles); beyond it the image is denied with SignatureLimitExceeded")
-	fs.Var(&c.pullSecrets, "pull-secret", "NAMESPACE/NAME of a kubernetes.io/dockerconfigjson Secret with registry credentials, read at start and tried before the process's docker config (repeatable)")
+	fs.IntVar(&c.maxRegClients, "max-registry-clients", credentials.DefaultMaxClients, "registry clients kept built, one per distinct set of registry credentials in use (an ImageRepository's, or the pull secrets of a namespace's Pods); the least recently used beyond it is rebuilt when next needed")
+	fs.Var(&c.pullSecrets, "pull-secret", "NAMESPACE/NAME of a kubernetes.io/dockerconfigjson Secret with registry credentials, read at start; tried after the ImageRepository's or the Pod's own credentials and before the process's docker config (repeatable)")
 }
 
 // validate refuses bounds that would not bound anything.
 func (c *commonFlags) validate() error {
 	if c.maxVerifying < 1 {
 		return fmt.Errorf("--max-concurrent-verifications %d: must be at least 1", c.maxVerifying)
+	}
+	if c.maxRegClients < 1 {
+		return fmt.Errorf("--max-registry-clients %d: must be at least 1", c.maxRegClients)
 	}
 	if c.maxSigBytes < 1 {
 		return fmt.Errorf("--max-signature-bytes %d: must be at least 1", c.maxSigBytes)
@@ -124,6 +130,18 @@ func (c *commonFlags) checker(kc authn.Keychain) (*registry.Client, *cache.Check
 	reg := registry.New(registry.Options{Keychain: kc, AllowInsecure: c.allowInsecure, RequestTimeout: c.regTimeout})
 	return reg, cache.NewChecker(reg, verify.New(reg, verify.WithMaxBytes(c.maxSigBytes)),
 		cache.CheckerOptions{VerifiedTTL: c.verifiedTTL, DeniedTTL: c.deniedTTL, MaxConcurrent: c.maxVerifying})
+}
+
+// credentials builds the resolver of per-ImageRepository and per-Pod
+// registry credentials, reading through reader (the manager's API reader:
+// get by name, no informer) and deriving clients from reg and checker.
+func (c *commonFlags) credentials(reader client.Reader, reg *registry.Client, checker *cache.Checker) *credentials.Resolver {
+	return credentials.New(credentials.Options{
+		Reader: reader, Registry: reg, Checker: checker, MaxClients: c.maxRegClients,
+		Verifier: func(r *registry.Client) cache.DigestVerifier {
+			return verify.New(r, verify.WithMaxBytes(c.maxSigBytes))
+		},
+	})
 }
 
 // restConfig loads a kubeconfig file when one is named, else the usual

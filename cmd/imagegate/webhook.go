@@ -184,6 +184,7 @@ func startWebhook(ctx context.Context, f webhookFlags, audit io.Writer, log *slo
 	reg, checker := f.common.checker(kc)
 	_, err = admission.Setup(ctx, mgr, reg, checker, admission.SetupOptions{
 		Options: f.handlerOptions(audit, log), Path: f.path, PolicyResync: f.policyResync, Registerer: metrics.Registry,
+		Credentials: f.common.credentials(mgr.GetAPIReader(), reg, checker),
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the admission webhook: %w", err)

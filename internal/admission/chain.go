@@ -105,6 +105,7 @@ type deps struct {
 	owners           OwnerReader
 	records          RecordReader
 	checker          ImageChecker
+	credentials      PullCredentials // nil: checker, the process's credentials
 	recorder         Recorder
 	log              *slog.Logger
 	now              func() time.Time
@@ -128,6 +129,10 @@ type request struct {
 	oldParsed []policy.Image // parsed lazily, index-aligned with oldImages; zero Repository when unparsable
 	parsedOld bool
 	parser    *parseCache
+	// The checker with the pod spec's pull credentials (checkerFor).
+	access    ImageChecker
+	accessErr error
+	didAccess bool
 }
 
 // oldReferences parses the old object's images once per request.

@@ -3,7 +3,6 @@ package admission
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -47,7 +46,9 @@ const (
 func TestCredentialsNeverReachTheAuditLogOrAnswers(t *testing.T) {
 	t.Parallel()
 	var armed atomic.Bool // signing during setup goes through unauthenticated
-	private := testenv.NewRegistry(t, requireBasicAuth(&armed))
+	auth := testenv.NewBasicAuth(pullUser, pullPassword)
+	auth.Armed.Store(false)
+	private := testenv.NewRegistry(t, auth.Option())
 	echoing := testenv.NewRegistry(t, echoAuthorization(&armed))
 	key := testenv.NewCosignKey(t)
 	signed := private.PushImage(t, "app", "v1")
@@ -55,8 +56,9 @@ func TestCredentialsNeverReachTheAuditLogOrAnswers(t *testing.T) {
 	unsigned := private.PushImage(t, "app", "v2")
 	echoed := echoing.PushImage(t, "app", "v1")
 	armed.Store(true)
+	auth.Armed.Store(true)
 
-	config := dockerConfigJSON(private.Host(), echoing.Host())
+	config := auth.DockerConfigJSON(private.Host(), echoing.Host())
 	kc, err := registry.KeychainFromDockerConfigJSON(config)
 	if err != nil {
 		t.Fatal(err)
@@ -117,21 +119,6 @@ func TestCredentialsNeverReachTheAuditLogOrAnswers(t *testing.T) {
 	}
 }
 
-// requireBasicAuth demands the pull credentials once armed.
-func requireBasicAuth(armed *atomic.Bool) testenv.RegistryOption {
-	return testenv.WithMiddleware(func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, p, ok := r.BasicAuth()
-			if armed.Load() && (!ok || subtle.ConstantTimeCompare([]byte(u+":"+p), []byte(pullUser+":"+pullPassword)) != 1) {
-				w.Header().Set("WWW-Authenticate", `Basic realm="private"`)
-				http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	})
-}
-
 // echoAuthorization refuses every GET once armed, quoting the
 // Authorization header it got in its error, as a careless proxy might.
 func echoAuthorization(armed *atomic.Bool) testenv.RegistryOption {
@@ -148,15 +135,6 @@ func echoAuthorization(armed *atomic.Bool) testenv.RegistryOption {
 			_, _ = fmt.Fprintf(w, `{"errors":[{"code":"UNAUTHORIZED","message":%s}]}`, msg)
 		})
 	})
-}
-
-func dockerConfigJSON(hosts ...string) []byte {
-	auth := base64.StdEncoding.EncodeToString([]byte(pullUser + ":" + pullPassword))
-	entries := make([]string, 0, len(hosts))
-	for _, h := range hosts {
-		entries = append(entries, fmt.Sprintf("%q:{\"auth\":%q}", h, auth))
-	}
-	return []byte(`{"auths":{` + strings.Join(entries, ",") + `}}`)
 }
 
 // keyPolicy is a ClusterTrustPolicy trusting key for every image of host.

@@ -132,6 +132,10 @@ type oraclePodSpec struct {
 	InitContainers      []oracleContainer `json:"initContainers"`
 	EphemeralContainers []oracleContainer `json:"ephemeralContainers"`
 	Volumes             []oracleVolume    `json:"volumes"`
+	ServiceAccountName  string            `json:"serviceAccountName"`
+	ImagePullSecrets    []struct {
+		Name string `json:"name"`
+	} `json:"imagePullSecrets"`
 }
 
 // oracleVolume is a volume as the typed core/v1 Volume reads it: an image
@@ -190,8 +194,34 @@ func sameAsOracle(t *testing.T, body []byte) {
 			if !sameImageVolumes(ps.got.ImageVolumes, ps.want.Volumes) {
 				t.Fatalf("image volumes differ: %+v vs %+v", ps.got.ImageVolumes, ps.want.Volumes)
 			}
+			if !samePullCredentials(ps.got, ps.want) {
+				t.Fatalf("pull credentials differ: %q %q vs %+v", ps.got.ServiceAccount, ps.got.PullSecrets, ps.want)
+			}
 		}
 	}
+}
+
+// samePullCredentials compares serviceAccountName and the names of
+// imagePullSecrets (entries without a name name nothing the kubelet reads).
+func samePullCredentials(got *podSpec, want *oraclePodSpec) bool {
+	if string(got.ServiceAccount) != want.ServiceAccountName {
+		return false
+	}
+	var names []string
+	for _, p := range want.ImagePullSecrets {
+		if p.Name != "" {
+			names = append(names, p.Name)
+		}
+	}
+	if len(names) != len(got.PullSecrets) {
+		return false
+	}
+	for i := range names {
+		if string(got.PullSecrets[i]) != names[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func sameContainers(a []container, b []oracleContainer) bool {
@@ -245,6 +275,10 @@ var edgeBodies = []string{
 	`{"request":{"uid":"u","object":{"spec":{"volumes":[{"name":"cleared","image":{"reference":"reg.example/x:1"},"image":null},{"name":"set","image":null,"image":{"reference":"reg.example/y:1"}},{"name":"rbd","rbd":{"image":"ceph-image","monitors":["m"]}},{"name":"n","csi":{"driver":"d","volumeAttributes":{"image":"x","reference":"y"}}}]}}}}`,
 	`{"request":{"uid":"u","object":{"spec":{"volumes":[{"name":"gone","image":{"reference":"reg.example/x:1"}}],"volumes":null}}}}`,
 	`{"request":{"uid":"u","object":{"spec":{"containers":[{"name":"web","image":"reg.example/web:1","volumeMounts":[{"name":"models"}]}],"volumes":[{"name":"models","image":{"reference":"reg.example/models:v3"}}],"imageVolumes":[{"image":{"reference":"not-a-field"}}]}}}}`,
+	// Pull credentials: in every pod spec location, with escapes, nulls,
+	// an entry without a name, a repeated key and look-alikes.
+	`{"request":{"uid":"u","object":{"spec":{"serviceAccountName":"puller","imagePullSecrets":[{"name":"regcred"},{},{"name":null},{"name":"re\u0067cred-2"}],"serviceAccount":"legacy"}}}}`,
+	`{"request":{"uid":"u","object":{"spec":{"template":{"spec":{"imagePullSecrets":[{"name":"a"}],"imagePullSecrets":null,"serviceAccountName":null}},"jobTemplate":{"spec":{"template":{"spec":{"serviceAccountName":"cron","imagePullSecrets":[{"name":"b"}]}}}}}},"oldObject":{"spec":{"imagePullSecrets":[{"name":"old","other":"x"}]}}}}`,
 }
 
 func TestDecodeAgreesWithTheAPIServerDecoder(t *testing.T) {

@@ -112,6 +112,12 @@ func decodePodSpecField(s *scanner, key []byte, p *podSpec) error {
 	switch string(key) {
 	case fieldVolumes:
 		return decodeImageVolumes(s, &p.ImageVolumes)
+	case "serviceAccountName":
+		var err error
+		p.ServiceAccount, err = s.valueBytes()
+		return err
+	case "imagePullSecrets":
+		return decodePullSecrets(s, &p.PullSecrets)
 	case fieldContainers:
 		dst = &p.Containers
 	case fieldInitContainers:
@@ -181,5 +187,20 @@ func decodeImageVolumes(s *scanner, dst *[]imageVolume) error {
 			*dst = append(*dst, imageVolume{Name: string(name), Reference: ref})
 		}
 		return err
+	})
+}
+
+// decodePullSecrets reads imagePullSecrets[].name, keeping slices of the
+// body.
+func decodePullSecrets(s *scanner, dst *[][]byte) error {
+	*dst = (*dst)[:0]
+	return s.array(func() error {
+		return inObject(s, "name", func() error {
+			v, err := s.valueBytes()
+			if len(v) > 0 {
+				*dst = append(*dst, v)
+			}
+			return err
+		})
 	})
 }

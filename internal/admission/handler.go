@@ -39,6 +39,10 @@ type Deps struct {
 	Records  RecordReader
 	Checker  ImageChecker
 	Recorder Recorder
+	// Credentials, when set, makes each verification pull with the pod
+	// spec's imagePullSecrets and ServiceAccount, the process's
+	// credentials as the fallback; nil: the process's alone.
+	Credentials PullCredentials
 }
 
 // Options configure a Handler.
@@ -119,7 +123,7 @@ func NewHandler(d Deps, opts Options) (*Handler, error) {
 		d.Owners = nil
 	}
 	h.deps = deps{policies: d.Policies, owners: d.Owners, records: d.Records, checker: d.Checker, recorder: d.Recorder,
-		log: opts.Log, now: opts.Now, exemptNamespaces: map[string]bool{}}
+		credentials: d.Credentials, log: opts.Log, now: opts.Now, exemptNamespaces: map[string]bool{}}
 	for _, ns := range opts.ExemptNamespaces {
 		h.deps.exemptNamespaces[ns] = true
 	}

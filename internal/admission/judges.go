@@ -25,7 +25,7 @@ func (c *imageCheck) policies(ctx context.Context, d *deps, r *request) ([]*poli
 			c.polErr = errPoliciesNotLoaded
 		default:
 			match := func(img policy.Image) ([]*policy.Policy, error) { return r.set.Match(img, r.Namespace) }
-			shown := func(proven policy.Image, pols []*policy.Policy) bool { return d.tagShown(ctx, proven, pols) }
+			shown := func(proven policy.Image, pols []*policy.Policy) bool { return d.tagShown(ctx, r, proven, pols) }
 			c.parsed, c.pols, c.polErr = policy.MatchPinned(img, match, shown)
 		}
 	}
@@ -34,15 +34,17 @@ func (c *imageCheck) policies(ctx context.Context, d *deps, r *request) ([]*poli
 
 // tagShown reports whether the tag of img is shown to name its digest: a
 // record of the digest under one of pols names the same tag (records keep
-// a tag only when it was shown), or the registry says so now.
-func (d *deps) tagShown(ctx context.Context, img policy.Image, pols []*policy.Policy) bool {
+// a tag only when it was shown), or the registry says so now, asked with
+// the pod's pull credentials.
+func (d *deps) tagShown(ctx context.Context, r *request, img policy.Image, pols []*policy.Policy) bool {
 	for _, p := range pols {
 		iv, ok, err := d.records.LookupVerified(ctx, img.Digest, p.Hash)
 		if err == nil && ok && records.TagShown(iv.Spec.Image, iv.Spec.Digest, img) {
 			return true
 		}
 	}
-	return d.checker.TagNamesDigest(ctx, img)
+	chk, err := d.checkerFor(ctx, r)
+	return err == nil && chk.TagNamesDigest(ctx, img)
 }
 
 // combine folds the verdicts of the policies that judge one image into

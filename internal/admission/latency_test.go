@@ -48,7 +48,9 @@ const (
 // plane through a proxy that delays its API requests, and sends it the
 // reviews the API server would. Every answer must come within the API
 // server's patience and say what the webhook would say with a fast API
-// server: a signed digest is verified (its record write, held past the
+// server: a signed digest is verified (the reads of its pod's pull
+// credentials, held past half the deadline, are given up and the
+// webhook's own credentials used; its record write, held past the
 // deadline, is given up and counted as an error, not turned into a
 // denial); an unsigned one is denied without an API request (a denial
 // writes no record, and whether one exists to overwrite is read from the

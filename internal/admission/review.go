@@ -84,6 +84,13 @@ type podSpec struct {
 	// ImageVolumes are the volumes with an image source; other volumes are
 	// skipped without being kept.
 	ImageVolumes []imageVolume
+	// ServiceAccount and PullSecrets (serviceAccountName and
+	// imagePullSecrets[].name) say which credentials the kubelet pulls
+	// with; only the verify step reads them (credentials.go). They are
+	// slices of the request body, so that the paths that decide without
+	// a registry pay nothing for them.
+	ServiceAccount []byte
+	PullSecrets    [][]byte
 }
 
 type container struct {

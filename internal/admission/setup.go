@@ -18,6 +18,7 @@ import (
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/cache"
+	"github.com/imagegate/imagegate/internal/credentials"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/registry"
 	"github.com/imagegate/imagegate/internal/secrets"
@@ -50,6 +51,9 @@ type SetupOptions struct {
 	PolicyResync time.Duration
 	// Registerer for the metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// Credentials reads each pod spec's pull credentials; nil builds a
+	// credentials.Resolver reading through the manager's API reader.
+	Credentials PullCredentials
 }
 
 // Webhook is the admission webhook wired into a manager.
@@ -88,7 +92,10 @@ func Setup(ctx context.Context, mgr manager.Manager, reg *registry.Client, check
 		o.Metrics = m
 	}
 	var owners OwnerReader = CacheOwners{Reader: mgr.GetCache()}
-	h, err := NewHandler(Deps{Policies: wh.Policies, Owners: owners, Records: store, Checker: checker, Recorder: store}, o.Options)
+	if o.Credentials == nil {
+		o.Credentials = credentials.New(credentials.Options{Reader: mgr.GetAPIReader(), Registry: reg, Checker: checker})
+	}
+	h, err := NewHandler(Deps{Policies: wh.Policies, Owners: owners, Records: store, Checker: checker, Recorder: store, Credentials: o.Credentials}, o.Options)
 	if err != nil {
 		return nil, err
 	}

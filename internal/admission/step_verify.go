@@ -47,7 +47,11 @@ func (d *deps) verifyUnder(ctx context.Context, r *request, c *imageCheck, img p
 			return v
 		}
 	}
-	dec := d.checker.CheckImage(ctx, c.ref.Image, img, pol)
+	chk, err := d.checkerFor(ctx, r)
+	if err != nil {
+		return inMode(pol, credentialsVerdict(err))
+	}
+	dec := chk.CheckImage(ctx, c.ref.Image, img, pol)
 	d.record(ctx, r, dec)
 	return fromDecision(pol, dec)
 }

@@ -10,14 +10,16 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Key identifies one verification: the image digest and the hash of the
-// policy it was verified under.
+// Key identifies one verification: the image digest, the hash of the
+// policy it was verified under, and the registry credentials it ran with
+// (Checker.Via; "" for the process's own).
 type Key struct {
 	Digest     string
 	PolicyHash string
+	Scope      string
 }
 
-func (k Key) String() string { return k.Digest + "/" + k.PolicyHash }
+func (k Key) String() string { return k.Digest + "/" + k.PolicyHash + "/" + k.Scope }
 
 // Source says where a result came from.
 type Source string

@@ -98,12 +98,13 @@ type CheckerOptions struct {
 type Checker struct {
 	resolver Resolver
 	verifier DigestVerifier
+	scope    string // Key.Scope of this view (Via)
 	cache    *Cache[verify.Outcome]
 	now      func() time.Time
 	opts     CheckerOptions
 	slots    *semaphore.Weighted
-	running  atomic.Int64 // verifications holding a slot
-	timeouts atomic.Int64 // verifications that gave up waiting for a slot
+	running  *atomic.Int64 // verifications holding a slot
+	timeouts *atomic.Int64 // verifications that gave up waiting for a slot
 }
 
 // NewChecker returns a Checker.
@@ -120,9 +121,24 @@ func NewChecker(r Resolver, v DigestVerifier, opts CheckerOptions) *Checker {
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = DefaultMaxConcurrent
 	}
-	c := &Checker{resolver: r, verifier: v, now: opts.Now, opts: opts, slots: semaphore.NewWeighted(int64(opts.MaxConcurrent))}
+	c := &Checker{resolver: r, verifier: v, now: opts.Now, opts: opts, slots: semaphore.NewWeighted(int64(opts.MaxConcurrent)),
+		running: new(atomic.Int64), timeouts: new(atomic.Int64)}
 	c.cache = New(Options[verify.Outcome]{TTL: c.ttl, Now: opts.Now, ClassOf: outcomeClass, Caps: outcomeCaps()})
 	return c
+}
+
+// Via returns a view of c that resolves and verifies through r and v (a
+// registry client carrying the credentials of one ImageRepository or one
+// Pod) and keeps its verdicts under scope, apart from every other scope's:
+// a digest verified with one tenant's credentials is not admitted for
+// another tenant from the cache, nor coalesced onto its verification, so
+// no tenant learns through imagegate what only another's credentials can
+// read. The view shares the cache, its caps and the verification slots
+// with c. scope "" is c's own (the process's credentials).
+func (c *Checker) Via(scope string, r Resolver, v DigestVerifier) *Checker {
+	view := *c
+	view.scope, view.resolver, view.verifier = scope, r, v
+	return &view
 }
 
 // TTL returns how long an outcome may be relied on: verified ones for
@@ -176,7 +192,7 @@ func (c *Checker) CheckImage(ctx context.Context, image string, img policy.Image
 		return d.end(verify.ResultException, verify.ReasonException,
 			fmt.Sprintf("admitted unverified under an exception of %s %s: %s (expires %s)", p.Ref.Kind, p.Ref, e.Reason, expiry(e)))
 	}
-	out, src, err := c.cache.Get(ctx, Key{Digest: d.Digest, PolicyHash: p.Hash}, func(callCtx context.Context) verify.Outcome {
+	out, src, err := c.cache.Get(ctx, Key{Digest: d.Digest, PolicyHash: p.Hash, Scope: c.scope}, func(callCtx context.Context) verify.Outcome {
 		return c.verifyInSlot(ctx, callCtx, digest, p)
 	})
 	if err != nil {

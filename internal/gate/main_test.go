@@ -59,8 +59,14 @@ spec:
 
 func newWorld(t *testing.T, apps ...string) *world {
 	t.Helper()
+	return newWorldWith(t, nil, apps...)
+}
+
+// newWorldWith is newWorld with a registry made with opts (a private one).
+func newWorldWith(t *testing.T, opts []testenv.RegistryOption, apps ...string) *world {
+	t.Helper()
 	ctx := context.Background()
-	w := &world{t: t, ns: fmt.Sprintf("gate-%d", nsCounter.Add(1)), reg: testenv.NewRegistry(t), git: testenv.NewGitServer(t), key: testenv.NewCosignKey(t)}
+	w := &world{t: t, ns: fmt.Sprintf("gate-%d", nsCounter.Add(1)), reg: testenv.NewRegistry(t, opts...), git: testenv.NewGitServer(t), key: testenv.NewCosignKey(t)}
 	if err := cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.ns}}); err != nil {
 		t.Fatal(err)
 	}

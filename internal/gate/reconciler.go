@@ -14,6 +14,7 @@ import (
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/cache"
+	"github.com/imagegate/imagegate/internal/credentials"
 	"github.com/imagegate/imagegate/internal/githubapp"
 	"github.com/imagegate/imagegate/internal/gitrepo"
 	"github.com/imagegate/imagegate/internal/records"
@@ -29,7 +30,11 @@ type Reconciler struct {
 	// Default Client.
 	Secrets client.Reader
 	Checker *cache.Checker
-	Records *records.Store
+	// Credentials gives each selection the registry access its
+	// ImagePolicy's ImageRepository describes (credentials.Resolver). Nil:
+	// every selection uses Checker, the process's credentials.
+	Credentials Credentials
+	Records     *records.Store
 	// Events records events about ImageGates and their selections'
 	// ImagePolicies (fluxcd/pkg/runtime's events.Recorder: Kubernetes
 	// Events, and notification-controller when it has an address).
@@ -58,6 +63,12 @@ type Reconciler struct {
 	// GitHubTokens caches GitHub App installation tokens for GitRepositories
 	// with provider: github, shared by all reconciles. The zero value works.
 	GitHubTokens githubapp.Tokens
+}
+
+// Credentials finds the registry access of a selection
+// (credentials.Resolver).
+type Credentials interface {
+	ForPolicy(ctx context.Context, ip *imagev1.ImagePolicy) (credentials.Access, error)
 }
 
 // GitWriter writes one change to a repository (gitrepo.Update).

@@ -108,7 +108,8 @@ func (r *Reconciler) decide(ctx context.Context, trust *trustSet, s *selection) 
 	if s.ref.Digest != "" {
 		image += "@" + s.ref.Digest
 	}
-	img, pols, perr := trust.forPolicy(ctx, r.Checker, s.policy, image)
+	acc := &access{r: r, ip: s.policy}
+	img, pols, perr := trust.forPolicy(ctx, acc, s.policy, image)
 	if perr != nil {
 		s.decision = deniedNoPolicy(image, perr)
 		s.decisions = []cache.Decision{s.decision}
@@ -124,10 +125,15 @@ func (r *Reconciler) decide(ctx context.Context, trust *trustSet, s *selection) 
 			}
 		}
 		s.recorded = false
-		if !proved {
-			img, proved = r.proveTag(ctx, img), true
+		chk, err := acc.checker(ctx)
+		if err != nil {
+			s.decisions = append(s.decisions, deniedCredentials(image, img, p, err))
+			continue
 		}
-		s.decisions = append(s.decisions, r.verifyUnder(ctx, image, img, p))
+		if !proved {
+			img, proved = r.proveTag(ctx, chk, img), true
+		}
+		s.decisions = append(s.decisions, r.verifyUnder(ctx, chk, image, img, p))
 	}
 	s.decision = cache.Strictest(s.decisions)
 }
@@ -139,8 +145,8 @@ func (r *Reconciler) decide(ctx context.Context, trust *trustSet, s *selection) 
 // docs/spec/trustpolicy.md) without asking the registry itself. When it
 // does not, the digest is still what is verified and written; the tag's
 // move is reported by the next selection.
-func (r *Reconciler) proveTag(ctx context.Context, img policy.Image) policy.Image {
-	if r.Checker.TagNamesDigest(ctx, img) {
+func (r *Reconciler) proveTag(ctx context.Context, chk *cache.Checker, img policy.Image) policy.Image {
+	if chk.TagNamesDigest(ctx, img) {
 		return img.TagProven()
 	}
 	return img
@@ -148,8 +154,8 @@ func (r *Reconciler) proveTag(ctx context.Context, img policy.Image) policy.Imag
 
 // verifyUnder checks the image under one policy (coalesced, cached) and
 // records what this call verified.
-func (r *Reconciler) verifyUnder(ctx context.Context, image string, img policy.Image, p *policy.Policy) cache.Decision {
-	d := r.Checker.CheckImage(ctx, image, img, p)
+func (r *Reconciler) verifyUnder(ctx context.Context, chk *cache.Checker, image string, img policy.Image, p *policy.Policy) cache.Decision {
+	d := chk.CheckImage(ctx, image, img, p)
 	r.Metrics.countVerification(d)
 	// Coalesced and cached results were recorded by the call that ran them.
 	if d.Source != cache.SourceCall {

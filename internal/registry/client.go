@@ -75,6 +75,9 @@ type Client struct {
 	puller    *remote.Puller
 	pullerErr error
 	probes    sync.Map // repository -> *probeTransport
+	// ownsTransport: opts.Transport was made for this client (With), so
+	// CloseIdleConnections may close its connections.
+	ownsTransport bool
 }
 
 // New builds a Client.
@@ -114,7 +117,11 @@ func (c *Client) RemoteOptions(ctx context.Context) []remote.Option {
 // ParseReference parses s with the client's name options (insecure when
 // allowed), normalising "nginx" to index.docker.io/library/nginx:latest.
 func (c *Client) ParseReference(s string) (name.Reference, error) {
-	return name.ParseReference(s, c.nameOptions()...)
+	ref, err := name.ParseReference(s, c.nameOptions()...)
+	if err == nil && !c.opts.AllowInsecure && c.transport.insecureHosts[ref.Context().RegistryStr()] {
+		return name.ParseReference(s, name.Insecure)
+	}
+	return ref, err
 }
 
 func (c *Client) nameOptions() []name.Option {

@@ -23,8 +23,11 @@ type guardedTransport struct {
 	maxManifest   int64
 	maxRedirects  int
 	allowInsecure bool
-	timeoutErr    error // the cause of a per-request deadline
-	sent          atomic.Int64
+	// insecureHosts may be reached over plain HTTP even when allowInsecure
+	// is false: the registry of an ImageRepository with spec.insecure.
+	insecureHosts map[string]bool
+	timeoutErr    error         // the cause of a per-request deadline
+	sent          *atomic.Int64 // shared with the clients derived by With
 }
 
 func newGuardedTransport(o Options) *guardedTransport {
@@ -34,6 +37,7 @@ func newGuardedTransport(o Options) *guardedTransport {
 		maxManifest:   o.MaxManifestBytes,
 		maxRedirects:  o.MaxRedirects,
 		allowInsecure: o.AllowInsecure,
+		sent:          new(atomic.Int64),
 		timeoutErr:    fmt.Errorf("no complete response within the %s request timeout: %w", o.RequestTimeout, context.DeadlineExceeded),
 	}
 }
@@ -62,7 +66,7 @@ func (g *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 }
 
 func (g *guardedTransport) refuse(req *http.Request) error {
-	if req.URL.Scheme == "http" && !g.allowInsecure {
+	if req.URL.Scheme == "http" && !g.allowInsecure && !g.insecureHosts[req.URL.Host] {
 		return fmt.Errorf("%w: %s %s; serve the registry over HTTPS or allow insecure registries",
 			ErrInsecureNotAllowed, req.Method, redactURL(req.URL))
 	}

@@ -15,6 +15,11 @@ func InstallAccess(ns string) map[string][]Access {
 			{Verb: "update", Group: "imagegate.dev", Resource: "clustertrustpolicies", Subresource: "status", Allowed: true},
 			{Verb: "list", Group: "image.toolkit.fluxcd.io", Resource: "imagepolicies", Allowed: true},
 			{Verb: "watch", Group: "source.toolkit.fluxcd.io", Resource: "gitrepositories", Allowed: true},
+			// Registry credentials of each selection, read by name.
+			{Verb: "get", Group: "image.toolkit.fluxcd.io", Resource: "imagerepositories", Namespace: "flux-system", Name: "podinfo", Allowed: true},
+			{Verb: "list", Group: "image.toolkit.fluxcd.io", Resource: "imagerepositories"},
+			{Verb: "get", Resource: "serviceaccounts", Namespace: "flux-system", Name: "image-reflector", Allowed: true},
+			{Verb: "list", Resource: "serviceaccounts"},
 			{Verb: "create", Resource: "events", Namespace: "flux-system", Allowed: true},
 			{Verb: "create", Group: "events.k8s.io", Resource: "events", Namespace: "flux-system", Allowed: true},
 			{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: ns, Allowed: true},
@@ -43,6 +48,11 @@ func InstallAccess(ns string) map[string][]Access {
 			{Verb: "watch", Group: "imagegate.dev", Resource: "clustertrustpolicies", Allowed: true},
 			{Verb: "get", Resource: "secrets", Namespace: "flux-system", Allowed: true},
 			{Verb: "list", Resource: "secrets", Namespace: "flux-system"},
+			// Pull credentials of the pod spec it verifies, read by name.
+			{Verb: "get", Resource: "serviceaccounts", Namespace: "apps", Name: "default", Allowed: true},
+			{Verb: "list", Resource: "serviceaccounts", Namespace: "apps"},
+			{Verb: "watch", Resource: "serviceaccounts"},
+			{Verb: "get", Group: "image.toolkit.fluxcd.io", Resource: "imagerepositories"},
 			{Verb: "update", Group: "imagegate.dev", Resource: "imagegates", Namespace: "flux-system"},
 			{Verb: "delete", Group: "imagegate.dev", Resource: "imageverifications"},
 			{Verb: "create", Resource: "pods", Namespace: "flux-system"},

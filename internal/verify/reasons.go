@@ -66,6 +66,13 @@ const (
 	// ReasonInvalidReference: the image reference cannot be parsed
 	// (orchestration).
 	ReasonInvalidReference Reason = "InvalidReference"
+	// ReasonCredentialsInvalid: the registry credentials the
+	// ImageRepository names (secretRef, serviceAccountName, certSecretRef,
+	// proxySecretRef, provider) cannot be read or used: a Secret missing
+	// or malformed, a provider imagegate does not support; or a pull
+	// secret of the pod (webhook) is not a docker config (orchestration).
+	// Fix the ImageRepository, the pod spec or the Secrets.
+	ReasonCredentialsInvalid Reason = "CredentialsInvalid"
 	// ReasonException: admitted under an active policy exception
 	// (orchestration); recorded as unverified.
 	ReasonException Reason = "Exception"
