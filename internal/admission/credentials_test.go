@@ -91,7 +91,7 @@ func TestCredentialsNeverReachTheAuditLogOrAnswers(t *testing.T) {
 	}{
 		{"signed image from the private registry", podGVK, secretPod(signed.String()), true, verify.ReasonVerified},
 		{"unsigned image from the private registry", podGVK, secretPod(unsigned.String()), false, verify.ReasonNoSignature},
-		{"registry that echoes the credentials", podGVK, secretPod(echoed.String()), false, verify.ReasonSignatureUnreadable},
+		{"registry that refuses (and echoes) the credentials", podGVK, secretPod(echoed.String()), false, verify.ReasonCredentialsRejected},
 		{"a Secret routed to the webhook", metav1.GroupVersionKind{Version: "v1", Kind: "Secret"}, pullSecret, false, verify.ReasonUnsupportedKind},
 	} {
 		resp, raw := postWithToken(t, h, tc.kind, tc.obj)
