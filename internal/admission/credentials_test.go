@@ -112,6 +112,9 @@ func TestCredentialsNeverReachTheAuditLogOrAnswers(t *testing.T) {
 			}
 		}
 	}
+	if !strings.Contains(answers.String(), "to admit it: renew the pull secret") {
+		t.Fatalf("the refusal of the credentials is not named with what to do:\n%s", answers.String())
+	}
 	if !strings.Contains(answers.String(), "credentials refused: Basic [redacted]") {
 		t.Fatalf("the echoing registry's refusal is not in the answer, redacted; the test did not reach it:\n%s", answers.String())
 	}
