@@ -250,7 +250,7 @@ func (d Decision) resolveFailed(ctx context.Context, err error) Decision {
 	case verify.ReasonTagNotFound:
 		return d.end(result, reason, fmt.Sprintf("%s: the tag does not exist in the registry", d.Parsed))
 	case verify.ReasonNotPullable:
-		hint = "check the pull credentials"
+		hint = "the registry refuses it; read its answer"
 	}
 	return d.end(result, reason, fmt.Sprintf("resolving %s: %v (%s)", d.Parsed, err, hint))
 }

@@ -91,10 +91,11 @@ var permanent = []error{
 func classify(op, subject string, err error) error {
 	f := Classify(err)
 	switch {
-	case errors.Is(err, ErrUnavailable) || errorsIsAny(err, permanent...):
-		return fmt.Errorf("%s %s: %w", op, subject, err)
-	case f == FailureUnavailable:
+	case f == FailureUnavailable && !errors.Is(err, ErrUnavailable):
+		// Also when a refused plain-HTTP fallback of the ping is in err.
 		return fmt.Errorf("%s %s: %w: %w", op, subject, ErrUnavailable, err)
+	case f == FailureUnavailable || errorsIsAny(err, permanent...):
+		return fmt.Errorf("%s %s: %w", op, subject, err)
 	}
 	var te *transport.Error
 	if !errors.As(err, &te) {
