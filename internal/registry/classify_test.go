@@ -55,6 +55,8 @@ type classifyCase struct {
 	// setup returns the client and the reference to resolve or probe.
 	setup func(t *testing.T) (*registry.Client, string)
 	want  registry.Failure
+	// cause is in the error of Resolve: the failure is the one meant.
+	cause string
 }
 
 // TestClassifyRealFailures makes each failure happen for real, against
@@ -79,45 +81,53 @@ func TestClassifyRealFailures(t *testing.T) {
 	cases := []classifyCase{
 		{"connection refused", func(t *testing.T) (*registry.Client, string) {
 			return newClient(t, insecure()), closedPort(t) + "/app"
-		}, registry.FailureUnavailable},
+		}, registry.FailureUnavailable, "connect: connection refused"},
 		{"connection refused, plain HTTP not allowed", func(t *testing.T) (*registry.Client, string) {
 			// ggcr tries HTTPS (refused) and HTTP (never sent): the
 			// registry is unreachable, not insecure.
 			return newClient(t, registry.Options{}), closedPort(t) + "/app"
-		}, registry.FailureUnavailable},
+		}, registry.FailureUnavailable, "connect: connection refused"},
 		{"unresolvable host", func(t *testing.T) (*registry.Client, string) {
 			return newClient(t, registry.Options{}), "registry.imagegate.invalid/app"
-		}, registry.FailureUnavailable},
+		}, registry.FailureUnavailable, "no such host"},
 		{"certificate not trusted", func(t *testing.T) (*registry.Client, string) {
 			srv, _ := tlsServer(t)
 			return newClient(t, registry.Options{}), srv.Listener.Addr().String() + "/app"
-		}, registry.FailureUnavailable},
+		}, registry.FailureUnavailable, "certificate signed by unknown authority"},
 		{"certificate for another name", func(t *testing.T) (*registry.Client, string) {
 			srv, tr := tlsServer(t)
 			_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 			return newClient(t, registry.Options{Transport: tr}), "localhost:" + port + "/app"
-		}, registry.FailureUnavailable},
+		}, registry.FailureUnavailable, "not localhost"},
 		{"plain HTTP registry, plain HTTP not allowed", func(t *testing.T) (*registry.Client, string) {
 			reg := testenv.NewRegistry(t)
 			return newClient(t, registry.Options{}), reg.Repo("app")
-		}, registry.FailureRefused},
-		{"500", statusReg(http.StatusInternalServerError), registry.FailureUnavailable},
-		{"503", statusReg(http.StatusServiceUnavailable), registry.FailureUnavailable},
-		{"429", statusReg(http.StatusTooManyRequests), registry.FailureUnavailable},
-		{"403 without credentials", statusReg(http.StatusForbidden), registry.FailureCredentialsMissing},
+		}, registry.FailureRefused, "server gave HTTP response to HTTPS client"},
+		{"500", statusReg(http.StatusInternalServerError), registry.FailureUnavailable, "500 Internal Server Error"},
+		{"503", statusReg(http.StatusServiceUnavailable), registry.FailureUnavailable, "503 Service Unavailable"},
+		{"429", statusReg(http.StatusTooManyRequests), registry.FailureUnavailable, "429 Too Many Requests"},
+		{"403 without credentials", statusReg(http.StatusForbidden), registry.FailureCredentialsMissing, "403 Forbidden"},
 		{"401 without credentials", func(t *testing.T) (*registry.Client, string) {
 			return newClient(t, insecure()), withAuth(t).Repo("app")
-		}, registry.FailureCredentialsMissing},
+		}, registry.FailureCredentialsMissing, "401 Unauthorized"},
 		{"401 with wrong credentials", func(t *testing.T) (*registry.Client, string) {
 			reg := withAuth(t)
 			kc := mustKeychain(t, dockerConfig(reg.Host(), robot, "wrong"))
 			return newClient(t, registry.Options{AllowInsecure: true, Keychain: kc}), reg.Repo("app")
-		}, registry.FailureCredentialsRejected},
+		}, registry.FailureCredentialsRejected, "401 Unauthorized"},
+		{"403 with credentials", func(t *testing.T) (*registry.Client, string) {
+			// The credentials are good for the registry, not for the
+			// repository.
+			reg := testenv.NewRegistry(t, basicAuth(robot, password), on(func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/app/") },
+				status(http.StatusForbidden, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)))
+			kc := mustKeychain(t, dockerConfig(reg.Host(), robot, password))
+			return newClient(t, registry.Options{AllowInsecure: true, Keychain: kc}), reg.Repo("app")
+		}, registry.FailureCredentialsRejected, "403 Forbidden"},
 		{"credentials for another repository only", func(t *testing.T) (*registry.Client, string) {
 			reg := withAuth(t)
 			kc := mustKeychain(t, dockerConfig(reg.Host()+"/other", robot, password))
 			return newClient(t, registry.Options{AllowInsecure: true, Keychain: kc}), reg.Repo("app")
-		}, registry.FailureCredentialsMissing},
+		}, registry.FailureCredentialsMissing, "401 Unauthorized"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,6 +138,9 @@ func TestClassifyRealFailures(t *testing.T) {
 			d, err := name.NewDigest(repo+digest, name.Insecure)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if rerr == nil || !strings.Contains(rerr.Error(), tc.cause) {
+				t.Fatalf("resolve: %v, want an error saying %q", rerr, tc.cause)
 			}
 			perr := c.Probe(t.Context(), d, nil)
 			_, gerr := remote.Get(d, c.RemoteOptions(t.Context())...)
