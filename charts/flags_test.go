@@ -68,6 +68,9 @@ func TestFlagsFollowValues(t *testing.T) {
 		if ctlFlags["--events-addr"] != "http://notification-controller.flux-system.svc.cluster.local./" {
 			t.Errorf("controller: --events-addr %q, want notification-controller's", ctlFlags["--events-addr"])
 		}
+		if ctlFlags["--retry-base"] != "10s" || ctlFlags["--retry-max"] != "3m" {
+			t.Errorf("controller: --retry-base %q --retry-max %q, want 10s, 3m", ctlFlags["--retry-base"], ctlFlags["--retry-max"])
+		}
 		if ctlFlags["--git-timeout-max"] != "2m" {
 			t.Errorf("controller: --git-timeout-max %q, want 2m", ctlFlags["--git-timeout-max"])
 		}

@@ -40,6 +40,7 @@ type controllerFlags struct {
 	setterLimits  setters.Limits
 	maxGitTimeout time.Duration
 	eventsAddr    string
+	retry         gate.Backoff
 }
 
 func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, error) {
@@ -61,6 +62,8 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 	fs.IntVar(&f.setterLimits.MaxFileNodes, "setter-max-file-nodes", setters.DefaultLimits.MaxFileNodes, "most YAML nodes (bounded before parsing) in a file with an image policy marker; larger ones are skipped with a Warning event")
 	fs.StringVar(&f.eventsAddr, "events-addr", "", "URL of notification-controller's events endpoint, e.g. http://notification-controller.flux-system.svc.cluster.local./ (as Flux's flag of that name); empty: Kubernetes events only")
 	fs.DurationVar(&f.maxGitTimeout, "git-timeout-max", 5*time.Minute, "cap on a GitRepository's spec.timeout, the deadline of each Git operation (0: no cap)")
+	fs.DurationVar(&f.retry.Base, "retry-base", gate.DefaultRetryBase, "first wait before an ImageGate with blocked or unverified selections runs again; doubled after each such run in a row, with jitter")
+	fs.DurationVar(&f.retry.Max, "retry-max", gate.DefaultRetryMax, "longest wait between those retries (an ImageGate's spec.interval, when shorter, bounds it too)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -72,6 +75,9 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 	}
 	if err := checkEventsAddr(f.eventsAddr); err != nil {
 		return f, err
+	}
+	if f.retry.Base <= 0 || f.retry.Max < f.retry.Base {
+		return f, fmt.Errorf("--retry-base %s, --retry-max %s: want a positive base and a max at least as long", f.retry.Base, f.retry.Max)
 	}
 	sel, err := secrets.ParseWatchSelector(watch)
 	if err != nil {
@@ -159,6 +165,7 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 		NoCrossNamespaceRefs: f.noCrossNSRefs,
 		Setters:              budget,
 		MaxGitTimeout:        f.maxGitTimeout,
+		Retry:                f.retry,
 		Client:               mgr.GetClient(),
 		Secrets:              mgr.GetAPIReader(),
 		Checker:              checker,

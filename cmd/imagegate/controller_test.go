@@ -207,3 +207,19 @@ func TestControllerFlagsAreDocumented(t *testing.T) {
 		t.Fatalf("read %d flags from the usage text; it changed shape:\n%s", names, usage.String())
 	}
 }
+
+func TestControllerRetryFlags(t *testing.T) {
+	t.Parallel()
+	f, err := parseControllerFlags(nil, &bytes.Buffer{})
+	if err != nil || f.retry.Base != 30*time.Second || f.retry.Max != 10*time.Minute {
+		t.Fatalf("defaults: %+v, %v; want --retry-base 30s, --retry-max 10m", f.retry, err)
+	}
+	if f, err = parseControllerFlags([]string{"--retry-base=5s", "--retry-max=1m"}, &bytes.Buffer{}); err != nil || f.retry.Base != 5*time.Second || f.retry.Max != time.Minute {
+		t.Fatalf("set: %+v, %v", f.retry, err)
+	}
+	for _, args := range [][]string{{"--retry-base=0s"}, {"--retry-base=-1s"}, {"--retry-base=2m", "--retry-max=1m"}} {
+		if _, err := parseControllerFlags(args, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "--retry-base") {
+			t.Errorf("%v: err = %v, want a refusal naming --retry-base", args, err)
+		}
+	}
+}

@@ -93,7 +93,7 @@ func TestCredentialsNeverReachTheAuditLogOrAnswers(t *testing.T) {
 	}{
 		{"signed image from the private registry", podGVK, secretPod(signed.String()), true, verify.ReasonVerified},
 		{"unsigned image from the private registry", podGVK, secretPod(unsigned.String()), false, verify.ReasonNoSignature},
-		{"registry that echoes the credentials", podGVK, secretPod(echoed.String()), false, verify.ReasonSignatureUnreadable},
+		{"registry that refuses (and echoes) the credentials", podGVK, secretPod(echoed.String()), false, verify.ReasonCredentialsRejected},
 		{"a Secret routed to the webhook", metav1.GroupVersionKind{Version: "v1", Kind: "Secret"}, pullSecret, false, verify.ReasonUnsupportedKind},
 	} {
 		resp, raw := postWithToken(t, h, tc.kind, tc.obj)
@@ -113,6 +113,9 @@ func TestCredentialsNeverReachTheAuditLogOrAnswers(t *testing.T) {
 				t.Errorf("the %s holds %s:\n%s", what, secret, out)
 			}
 		}
+	}
+	if !strings.Contains(answers.String(), "to admit it: renew the pull secret") {
+		t.Fatalf("the refusal of the credentials is not named with what to do:\n%s", answers.String())
 	}
 	if !strings.Contains(answers.String(), "credentials refused: Basic [redacted]") {
 		t.Fatalf("the echoing registry's refusal is not in the answer, redacted; the test did not reach it:\n%s", answers.String())

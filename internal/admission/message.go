@@ -78,6 +78,12 @@ func remedy(v verdict) string {
 		return "retry: the registry could not be asked, which is transient (the webhook fails closed)"
 	case verify.ReasonTagNotFound:
 		return "push the tag or fix the reference"
+	case verify.ReasonManifestNotFound:
+		return "push the image or fix the digest"
+	case verify.ReasonCredentialsRejected:
+		return "renew the pull secret imagegate uses for this registry, or grant it pull access to the repository"
+	case verify.ReasonCredentialsMissing:
+		return "give imagegate a pull secret for this registry (--pull-secret)"
 	case verify.ReasonInvalidReference:
 		return "fix the image reference"
 	case verify.ReasonNotPullable, verify.ReasonSignatureUnreadable:

@@ -2,7 +2,6 @@ package cache
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/imagegate/imagegate/internal/policy"
-	"github.com/imagegate/imagegate/internal/registry"
 	"github.com/imagegate/imagegate/internal/verify"
 )
 
@@ -259,15 +257,18 @@ func (c *Checker) Running() int64 { return c.running.Load() }
 // slot (see CheckerOptions.MaxConcurrent).
 func (c *Checker) SlotTimeouts() int64 { return c.timeouts.Load() }
 
+// resolveFailed reports a tag that could not be resolved, as
+// verify.RegistryVerdict decides for every role: Unavailable is never
+// cached (nothing is, without a digest) and makes the gate retry.
 func (d Decision) resolveFailed(ctx context.Context, err error) Decision {
-	switch {
-	case errors.Is(err, registry.ErrTagNotFound):
-		return d.end(verify.ResultDenied, verify.ReasonTagNotFound, fmt.Sprintf("%s: the tag does not exist in the registry", d.Parsed))
-	case registry.IsTransient(err) || ctx.Err() != nil:
-		return d.end(verify.ResultUnavailable, verify.ReasonUnavailable, fmt.Sprintf("resolving %s: %v (transient: retry)", d.Parsed, err))
-	default:
-		return d.end(verify.ResultDenied, verify.ReasonNotPullable, fmt.Sprintf("resolving %s: %v (check the pull credentials)", d.Parsed, err))
+	result, reason, hint := verify.RegistryVerdict(ctx, err, verify.ReasonNotPullable)
+	switch reason {
+	case verify.ReasonTagNotFound:
+		return d.end(result, reason, fmt.Sprintf("%s: the tag does not exist in the registry", d.Parsed))
+	case verify.ReasonNotPullable:
+		hint = "the registry refuses it; read its answer"
 	}
+	return d.end(result, reason, fmt.Sprintf("resolving %s: %v (%s)", d.Parsed, err, hint))
 }
 
 func (d Decision) end(r verify.Result, reason verify.Reason, msg string) Decision {

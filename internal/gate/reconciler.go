@@ -9,6 +9,7 @@ import (
 	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -50,9 +51,14 @@ type Reconciler struct {
 	// NoCrossNamespaceRefs refuses a sourceRef into another namespace,
 	// whose Git credentials the ImageGate's owner may not be meant to use.
 	NoCrossNamespaceRefs bool
-	// RetryInterval bounds the wait before a blocked or failed selection is
-	// tried again; default 30s.
+	// RetryInterval is the first wait before a blocked or failed selection
+	// is tried again, when Retry.Base is not set; default 30s.
 	RetryInterval time.Duration
+	// Retry is the backoff of those retries: exponential with jitter,
+	// bounded by Retry.Max and the gate's spec.interval, per ImageGate,
+	// reset by a run that leaves nothing blocked.
+	Retry   Backoff
+	retries retries
 	// Setters bounds what setter rewriting parses, shared by all
 	// reconciles; default setters.DefaultLimits.
 	Setters *setters.Budget
@@ -105,6 +111,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, &gate); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.forget(req.Namespace, req.Name)
+			r.retries.reset(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -149,22 +156,28 @@ func (r *Reconciler) reconcile(ctx context.Context, rn *run) (ctrl.Result, error
 	return ctrl.Result{RequeueAfter: r.requeueAfter(rn)}, nil
 }
 
+// requeueAfter is the gate's interval, or sooner, on the retry backoff,
+// when a selection was blocked or could not be verified.
 func (r *Reconciler) requeueAfter(rn *run) time.Duration {
 	interval := rn.gate.Spec.Interval.Duration
 	if interval <= 0 {
 		interval = 5 * time.Minute
 	}
-	if retry := r.retryInterval(); (rn.retry || blockedCount(rn.selections) > 0) && retry < interval {
-		return retry
+	gate := types.NamespacedName{Namespace: rn.gate.Namespace, Name: rn.gate.Name}
+	blocked := blockedKey(rn.selections)
+	if !rn.retry && blocked == "" {
+		r.retries.reset(gate)
+		return interval
 	}
-	return interval
+	return min(r.backoff().Delay(r.retries.next(gate, blocked)), interval)
 }
 
-func (r *Reconciler) retryInterval() time.Duration {
-	if r.RetryInterval > 0 {
-		return r.RetryInterval
+func (r *Reconciler) backoff() Backoff {
+	b := r.Retry
+	if b.Base <= 0 && r.RetryInterval > 0 {
+		b.Base = r.RetryInterval
 	}
-	return 30 * time.Second
+	return b
 }
 
 func (r *Reconciler) now() time.Time {

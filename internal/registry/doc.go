@@ -14,8 +14,13 @@
 // go-containerregistry's own retries are switched off: callers decide
 // about retrying with IsTransient, within their deadlines.
 //
-// Errors are classified once (errors.go) into exported sentinels matched
-// with errors.Is; they name the reference, never credentials.
+// Errors are classified once: Classify (classify.go) is the one function
+// that says what any registry error means for a verdict (Unavailable,
+// TagNotFound, ManifestNotFound, credentials rejected or missing, refused),
+// for this package's calls and for cosign's calls made with RemoteOptions
+// alike; internal/verify maps its answer to reason codes for every role.
+// Errors wrap exported sentinels matched with errors.Is (errors.go); they
+// name the reference, never credentials.
 //
 // This package must not import Kubernetes packages (client-go, apimachinery,
 // controller-runtime) nor any other imagegate package: pull secrets arrive as

@@ -36,11 +36,26 @@ var (
 
 // PullError is the registry's answer to a request that a pull needs. Status
 // is 0 when the registry answered fine but the image lacks what a pull
-// needs (a configured platform). It matches ErrNotPullable.
+// needs (a configured platform). It matches ErrNotPullable; Classify tells
+// a missing manifest and refused or missing credentials from other
+// refusals.
 type PullError struct {
 	Status  int
 	Message string
 	URL     string // without query: redirect URLs may carry signed tokens
+	// failure is what Classify says, decided from the refused request
+	// when the error was made; empty for errors built without one.
+	failure Failure
+}
+
+// newPullError records the registry's refusal of req (nil when unknown).
+func newPullError(status int, message string, req *http.Request) *PullError {
+	pe := &PullError{Status: status, Message: message}
+	if req != nil && req.URL != nil {
+		pe.URL = redactURL(req.URL)
+		pe.failure = statusFailure(status, req)
+	}
+	return pe
 }
 
 // Error renders the status, the URL and the registry's message.
@@ -54,36 +69,42 @@ func (e *PullError) Error() string {
 // Is makes every PullError match ErrNotPullable.
 func (e *PullError) Is(target error) bool { return target == ErrNotPullable }
 
+func (e *PullError) classify() Failure {
+	switch {
+	case e.failure != FailureNone:
+		return e.failure
+	case e.Status == 0:
+		return FailureRefused
+	}
+	return statusFailure(e.Status, nil)
+}
+
 // permanent lists the sentinels that classify returns as they are.
 var permanent = []error{
 	ErrManifestTooLarge, ErrDigestMismatch, ErrTooManyRedirects,
 	ErrInsecureNotAllowed, ErrNotPullable, ErrTagNotFound, ErrByteBudgetExceeded,
 }
 
-// classify maps an error of a registry operation on subject to the package's
-// sentinels. tagLookup says that a 404 means ErrTagNotFound.
-func classify(op, subject string, err error, tagLookup bool) error {
-	if errorsIsAny(err, ErrUnavailable) || errorsIsAny(err, permanent...) {
+// classify wraps an error of a registry operation on subject with the
+// package's sentinels, as Classify decides: ErrUnavailable, ErrTagNotFound,
+// or a *PullError carrying the registry's own message.
+func classify(op, subject string, err error) error {
+	f := Classify(err)
+	switch {
+	case f == FailureUnavailable && !errors.Is(err, ErrUnavailable):
+		// Also when a refused plain-HTTP fallback of the ping is in err.
+		return fmt.Errorf("%s %s: %w: %w", op, subject, ErrUnavailable, err)
+	case f == FailureUnavailable || errorsIsAny(err, permanent...):
 		return fmt.Errorf("%s %s: %w", op, subject, err)
 	}
 	var te *transport.Error
-	if errors.As(err, &te) {
-		return classifyStatus(op, subject, te, tagLookup)
+	if !errors.As(err, &te) {
+		return fmt.Errorf("%s %s: %w", op, subject, err)
 	}
-	if IsTransient(err) {
-		return fmt.Errorf("%s %s: %w: %w", op, subject, ErrUnavailable, err)
-	}
-	return fmt.Errorf("%s %s: %w", op, subject, err)
-}
-
-func classifyStatus(op, subject string, te *transport.Error, tagLookup bool) error {
-	switch {
-	case transientStatus(te.StatusCode):
-		return fmt.Errorf("%s %s: %w: %w", op, subject, ErrUnavailable, te)
-	case tagLookup && te.StatusCode == http.StatusNotFound:
+	if f == FailureTagNotFound {
 		return fmt.Errorf("%s %s: %w; push the tag or fix the reference: %w", op, subject, ErrTagNotFound, te)
 	}
-	pe := &PullError{Status: te.StatusCode, Message: diagnostics(te), URL: requestURL(te.Request)}
+	pe := newPullError(te.StatusCode, diagnostics(te), te.Request)
 	return fmt.Errorf("%s %s: %w", op, subject, pe)
 }
 
@@ -112,11 +133,4 @@ func diagnosticText(code, msg string) string {
 
 func transientStatus(code int) bool {
 	return code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout
-}
-
-func requestURL(req *http.Request) string {
-	if req == nil || req.URL == nil {
-		return ""
-	}
-	return redactURL(req.URL)
 }

@@ -29,11 +29,11 @@ const maxIndexDepth = 3
 func (c *Client) Probe(ctx context.Context, d name.Digest, platforms []v1.Platform) error {
 	hc, err := c.probeClient(ctx, d.Context())
 	if err != nil {
-		return classify("probing", d.String(), err, false)
+		return classify("probing", d.String(), err)
 	}
 	p := &prober{hc: hc, repo: d.Context(), platforms: platforms, maxConfig: c.opts.MaxManifestBytes}
 	if err := p.manifest(ctx, d.DigestStr(), 0); err != nil {
-		return classify("probing", d.String(), err, false)
+		return classify("probing", d.String(), err)
 	}
 	return nil
 }

@@ -164,11 +164,10 @@ func (p *prober) firstByte(ctx context.Context, desc v1.Descriptor) error {
 // for statuses worth retrying, with the registry's own message.
 func responseError(resp *http.Response) error {
 	msg := registryMessage(resp)
-	u := redactURL(resp.Request.URL)
 	if transientStatus(resp.StatusCode) {
-		return fmt.Errorf("%w: %s answered %d: %s", ErrUnavailable, u, resp.StatusCode, msg)
+		return fmt.Errorf("%w: %s answered %d: %s", ErrUnavailable, redactURL(resp.Request.URL), resp.StatusCode, msg)
 	}
-	return &PullError{Status: resp.StatusCode, Message: msg, URL: u}
+	return newPullError(resp.StatusCode, msg, resp.Request)
 }
 
 // registryMessage extracts the distribution-spec error messages of a body

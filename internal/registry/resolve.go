@@ -33,7 +33,7 @@ func (c *Client) Resolve(ctx context.Context, ref name.Reference) (name.Digest, 
 		}
 	}
 	if err != nil {
-		return name.Digest{}, classify("resolving", ref.String(), err, true)
+		return name.Digest{}, classify("resolving", ref.String(), err)
 	}
 	// desc.Digest was parsed by v1.NewHash, so it is a valid identifier.
 	return ref.Context().Digest(desc.Digest.String()), nil

@@ -7,33 +7,10 @@ import (
 	"net"
 	"net/url"
 	"syscall"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
-// IsTransient reports whether err is worth retrying: timeouts, refused,
-// reset or dropped connections, 5xx, 429 (and anything wrapped in
-// ErrUnavailable). Everything else is permanent, including the caller's own
-// cancellation, oversized or lying manifests and redirect loops. It accepts
-// errors that did not pass through this package (cosign's, ggcr's), so the
-// verifiers can classify their failures the same way.
-func IsTransient(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, ErrUnavailable) {
-		return true
-	}
-	if errorsIsAny(err, permanent...) {
-		return false
-	}
-	var te *transport.Error
-	if errors.As(err, &te) {
-		return transientStatus(te.StatusCode)
-	}
-	return transientNetwork(err)
-}
-
+// transientNetwork reports a connection that could not be made or broke,
+// and deadlines (the guarded transport's per-request timeout among them).
 func transientNetwork(err error) bool {
 	switch {
 	case errors.Is(err, context.Canceled):

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
 )
 
 // maxErrorBody bounds what is read of a non-2xx response: ggcr reads error
@@ -19,6 +21,7 @@ const maxErrorBody = 64 << 10
 // auth and scheme transports sit on top of it (see doc.go for why).
 type guardedTransport struct {
 	base          http.RoundTripper
+	keychain      authn.Keychain // to tell a refusal of credentials from a lack of them
 	timeout       time.Duration
 	maxManifest   int64
 	maxRedirects  int
@@ -33,6 +36,7 @@ type guardedTransport struct {
 func newGuardedTransport(o Options) *guardedTransport {
 	return &guardedTransport{
 		base:          o.Transport,
+		keychain:      o.Keychain,
 		timeout:       o.RequestTimeout,
 		maxManifest:   o.MaxManifestBytes,
 		maxRedirects:  o.MaxRedirects,
@@ -112,6 +116,9 @@ func (g *guardedTransport) guard(ctx context.Context, cancel context.CancelFunc,
 	kind, ref := apiPath(orig.URL.Path)
 	switch {
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			g.noteCredentials(ctx, req, resp)
+		}
 		body = truncatedBody{ReadCloser: body, r: io.LimitReader(body, maxErrorBody)}
 		if secrets := credentials(req); len(secrets) > 0 {
 			body = &redactedBody{rc: body, secrets: secrets}

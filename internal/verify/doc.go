@@ -9,6 +9,9 @@
 // Verify never returns an error: permanent failures are Denied with a reason,
 // transient registry trouble is Unavailable so that callers retry instead of
 // caching a denial.
+// Registry errors become a result and a reason in one place,
+// RegistryVerdict (registry_failure.go), from registry.Classify's answer;
+// the callers' orchestration (resolving tags) uses it too.
 //
 // The package owns all reason codes (reasons.go), including the ones only the
 // callers' orchestration produces, so that they live in one file.

@@ -18,12 +18,12 @@ func (v *Verifier) probe(ctx context.Context, d name.Digest, p *policy.Policy, o
 	if err == nil {
 		return out
 	}
-	if isTransient(ctx, err) {
-		out.Result, out.Reason = ResultUnavailable, ReasonUnavailable
+	var hint string
+	out.Result, out.Reason, hint = RegistryVerdict(ctx, err, ReasonNotPullable)
+	if out.Result == ResultUnavailable {
 		out.Message = fmt.Sprintf("signatures verified, but the registry was unavailable for the pullability probe, retry later: %v", err)
 		return out
 	}
-	out.Result, out.Reason = ResultDenied, ReasonNotPullable
-	out.Message = fmt.Sprintf("signatures verified, but the registry refuses to serve the image: %v", err)
+	out.Message = withHint(fmt.Sprintf("signatures verified, but the registry refuses to serve the image: %v", err), hint)
 	return out
 }

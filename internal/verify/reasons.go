@@ -52,7 +52,9 @@ const (
 	// ReasonNotPullable: signatures verified but the registry refuses to
 	// serve the image (pullability probe enabled in the policy).
 	ReasonNotPullable Reason = "NotPullable"
-	// ReasonUnavailable: the registry could not be asked; transient.
+	// ReasonUnavailable: the registry could not be asked (refused
+	// connection, a host that does not resolve, a failed TLS handshake, a
+	// timeout, 5xx, 429); transient, never cached as a denial.
 	ReasonUnavailable Reason = "Unavailable"
 	// ReasonInvalidPolicy: the compiled policy cannot verify anything (no
 	// authorities, a keyless authority without a trusted root, ...). Fix
@@ -63,6 +65,19 @@ const (
 	// ReasonTagNotFound: the tag does not exist in the registry
 	// (orchestration, when resolving a tag to a digest).
 	ReasonTagNotFound Reason = "TagNotFound"
+	// ReasonManifestNotFound: the registry answered 404 for the manifest
+	// of the digest (the pullability probe, or a lookup by digest): the
+	// image was deleted or never pushed there. Permanent; cached for the
+	// short denied TTL.
+	ReasonManifestNotFound Reason = "ManifestNotFound"
+	// ReasonCredentialsRejected: the registry answered 401 or 403 to a
+	// request that carried credentials for the repository: they are wrong,
+	// expired, or lack pull access. Fix the pull secret.
+	ReasonCredentialsRejected Reason = "CredentialsRejected"
+	// ReasonCredentialsMissing: the registry answered 401 or 403 to an
+	// anonymous request: imagegate has no credentials for the repository.
+	// Give it a pull secret.
+	ReasonCredentialsMissing Reason = "CredentialsMissing"
 	// ReasonInvalidReference: the image reference cannot be parsed
 	// (orchestration).
 	ReasonInvalidReference Reason = "InvalidReference"

@@ -122,18 +122,26 @@ func overLimit(f *fetched, b *registry.Budget) (Outcome, bool) {
 // withFetchError turns a denial into Unavailable when a signature listing
 // failed transiently: the missing signatures might have verified. A
 // verified outcome stands even then, because what verified is proven.
+// Refused or missing credentials are named as such (RegistryVerdict).
 func withFetchError(ctx context.Context, out Outcome, f *fetched) Outcome {
 	err := f.err()
 	if err == nil {
 		return out
 	}
-	if isTransient(ctx, err) {
-		out.Result, out.Reason = ResultUnavailable, ReasonUnavailable
-		out.Message = fmt.Sprintf("registry unavailable while reading signatures, retry later: %v", err)
-		return out
+	var hint string
+	out.Result, out.Reason, hint = RegistryVerdict(ctx, err, ReasonSignatureUnreadable)
+	if out.Reason == ReasonTagNotFound || out.Reason == ReasonManifestNotFound {
+		// A signature artifact that went missing, not the image.
+		out.Reason = ReasonSignatureUnreadable
 	}
-	out.Reason = ReasonSignatureUnreadable
-	out.Message = fmt.Sprintf("the registry refused the signature lookup: %v; check pull credentials and the signature artifacts", err)
+	switch {
+	case out.Result == ResultUnavailable:
+		out.Message = fmt.Sprintf("registry unavailable while reading signatures, retry later: %v", err)
+	case out.Reason == ReasonSignatureUnreadable:
+		out.Message = fmt.Sprintf("the registry refused the signature lookup: %v; check pull credentials and the signature artifacts", err)
+	default:
+		out.Message = withHint(fmt.Sprintf("the registry refused the signature lookup: %v", err), hint)
+	}
 	return out
 }
 
