@@ -55,8 +55,8 @@ func TestWebhookPullsWithThePodsImagePullSecrets(t *testing.T) {
 	image := f.signedPrivate(t, auth, "web")
 	if err := f.cl.c.Create(t.Context(), testPod(f.ns, "anonymous", image)); err == nil {
 		t.Fatal("admitted a private image the webhook could not read")
-	} else if !strings.Contains(err.Error(), string(verify.ReasonSignatureUnreadable)) {
-		t.Fatalf("denial: %v, want %s", err, verify.ReasonSignatureUnreadable)
+	} else if !strings.Contains(err.Error(), string(verify.ReasonCredentialsMissing)) {
+		t.Fatalf("denial: %v, want %s", err, verify.ReasonCredentialsMissing)
 	}
 	if auth.Refused() == 0 {
 		t.Fatal("the registry refused nothing: it does not demand credentials")
@@ -99,7 +99,7 @@ func TestWebhookPullsWithTheServiceAccountsPullSecrets(t *testing.T) {
 		t.Fatalf("denied with the ServiceAccount's pull secret: %v", err)
 	}
 	api := f.signedPrivate(t, auth, "api")
-	mustDenyWith(t, f.cl.c.Create(t.Context(), deployment(f.ns, "api", api, serviceAccount("plain"))), string(verify.ReasonSignatureUnreadable))
+	mustDenyWith(t, f.cl.c.Create(t.Context(), deployment(f.ns, "api", api, serviceAccount("plain"))), string(verify.ReasonCredentialsMissing))
 }
 
 // TestWebhookReadsPullCredentialsOnlyOnTheVerifyPath counts what the

@@ -49,8 +49,8 @@ func TestViaKeepsOneTenantsVerdictFromAnother(t *testing.T) {
 	if got.Outcome.Result == verify.ResultVerified || got.Source != cache.SourceCall {
 		t.Fatalf("tenant B without credentials: %s %s (%s): A's verdict served B", got.Outcome.Result, got.Outcome.Reason, got.Source)
 	}
-	if got.Outcome.Reason != verify.ReasonSignatureUnreadable {
-		t.Fatalf("tenant B: reason %s, want SignatureUnreadable (the registry refused B): %s", got.Outcome.Reason, got.Outcome.Message)
+	if got.Outcome.Reason != verify.ReasonCredentialsMissing {
+		t.Fatalf("tenant B: reason %s, want CredentialsMissing (the registry refused B, who sent none): %s", got.Outcome.Reason, got.Outcome.Message)
 	}
 	if auth.Refused() == refusedBefore || len(reg.Requests()) == 0 {
 		t.Fatalf("tenant B's check never reached the registry (%d refusals): it was answered from A's verdict", auth.Refused()-refusedBefore)

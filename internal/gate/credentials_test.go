@@ -83,7 +83,7 @@ func (w *world) wantRow(reason verify.Reason, commits int) {
 
 // TestImageRepositorySecretRefVerifiesAPrivateImage: against a registry
 // that demands credentials, a selection whose ImageRepository has no
-// secretRef is blocked as SignatureUnreadable (the selection carries its
+// secretRef is blocked as CredentialsMissing (the selection carries its
 // reflected digest, so the first refusal is the signature lookup's); once the ImageRepository names a pull secret, the same selection
 // verifies and is written, every request after the ping carrying the
 // credentials.
@@ -92,7 +92,7 @@ func TestImageRepositorySecretRefVerifiesAPrivateImage(t *testing.T) {
 	w, auth := privateWorld(t)
 	repo := testenv.ImageRepository(w.ns, "web", w.reg.Repo("web"))
 	w.create(repo)
-	w.wantRow(verify.ReasonSignatureUnreadable, 0)
+	w.wantRow(verify.ReasonCredentialsMissing, 0)
 	if auth.Refused() == 0 {
 		t.Fatal("the registry refused nothing: it does not demand credentials, the test proves nothing")
 	}
@@ -171,7 +171,7 @@ func TestImageRepositoryCannotReadAnotherNamespacesCredentials(t *testing.T) {
 	}
 	w.update(&ip, func() { ip.Spec.ImageRepositoryRef.Namespace = tenantA })
 	refused := auth.Refused()
-	w.wantRow(verify.ReasonSignatureUnreadable, 0)
+	w.wantRow(verify.ReasonCredentialsMissing, 0)
 	if auth.Refused() == refused {
 		t.Fatal("the registry refused nothing: tenant A's credentials were used for tenant B's selection")
 	}

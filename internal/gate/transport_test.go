@@ -46,14 +46,14 @@ func TestGitHubAppProviderWritesThroughTheProxy(t *testing.T) {
 	w := newWorld(t, "web")
 	api := testenv.NewGitHubAPI(t)
 	git := testenv.NewGitServer(t, testenv.WithBasicAuth("x-access-token", api.Token+"-77"))
-	proxy := testenv.NewHTTPProxy(t, "egress", "proxy-Passw0rd")
+	proxy := testenv.NewProxy(t, "egress", "proxy-Passw0rd")
 	repo := w.useRepository(git, "fleet-gh", "web")
 	repo.Spec.Provider = sourcev1.GitProviderGitHub
 	repo.Spec.SecretRef = &meta.LocalObjectReference{Name: "github-app"}
 	repo.Spec.ProxySecretRef = &meta.LocalObjectReference{Name: "egress"}
 	w.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "github-app"}, Data: api.SecretData(nil)})
 	w.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "egress"}, Data: map[string][]byte{
-		"address": []byte(proxy.URL()), "username": []byte("egress"), "password": []byte("proxy-Passw0rd"),
+		"address": []byte(proxy.Address()), "username": []byte("egress"), "password": []byte("proxy-Passw0rd"),
 	}})
 	w.create(repo)
 
@@ -71,8 +71,8 @@ func TestGitHubAppProviderWritesThroughTheProxy(t *testing.T) {
 	if got := api.Requests(); got != 1 {
 		t.Errorf("GitHub API requests over two reconciles = %d, want 1 (the token is cached)", got)
 	}
-	if proxy.Relayed() == 0 || proxy.Refused() != 0 {
-		t.Errorf("proxy relayed %d, refused %d: want everything through it, with its credentials", proxy.Relayed(), proxy.Refused())
+	if proxy.Forwarded() == 0 || proxy.Refused() != 0 {
+		t.Errorf("proxy relayed %d, refused %d: want everything through it, with its credentials", proxy.Forwarded(), proxy.Refused())
 	}
 	if c := condition(w.gate(), igv1.ReadyCondition); c == nil || c.Status != metav1.ConditionTrue {
 		t.Fatalf("Ready = %+v", c)

@@ -24,9 +24,9 @@ func TestUpdateGoesThroughTheProxy(t *testing.T) {
 		if tls {
 			cfg.Auth.CAFile = srv.CACert()
 		}
-		proxy := testenv.NewHTTPProxy(t, "egress", "proxy-Passw0rd")
+		proxy := testenv.NewProxy(t, "egress", "proxy-Passw0rd")
 
-		cfg.Proxy = mustProxy(t, map[string][]byte{"address": []byte(proxy.URL()), "username": []byte("egress"), "password": []byte("wrong-pw")})
+		cfg.Proxy = mustProxy(t, map[string][]byte{"address": []byte(proxy.Address()), "username": []byte("egress"), "password": []byte("wrong-pw")})
 		before := srv.Requests()
 		res, err := gitrepo.Update(context.Background(), cfg, writeFiles(map[string]string{"a.yaml": "v1"}, "refused"))
 		if err == nil || res.Pushed || proxy.Refused() == 0 {
@@ -39,12 +39,12 @@ func TestUpdateGoesThroughTheProxy(t *testing.T) {
 			t.Fatalf("tls=%v: %d requests reached the server past a refusing proxy", tls, srv.Requests()-before)
 		}
 
-		cfg.Proxy = mustProxy(t, map[string][]byte{"address": []byte(proxy.URL()), "username": []byte("egress"), "password": []byte("proxy-Passw0rd")})
+		cfg.Proxy = mustProxy(t, map[string][]byte{"address": []byte(proxy.Address()), "username": []byte("egress"), "password": []byte("proxy-Passw0rd")})
 		res, err = gitrepo.Update(context.Background(), cfg, writeFiles(map[string]string{"a.yaml": "v1"}, "via proxy"))
 		if err != nil || !res.Pushed {
 			t.Fatalf("tls=%v: Update through the proxy = %+v, %v", tls, res, err)
 		}
-		if proxy.Relayed() == 0 {
+		if proxy.Forwarded()+proxy.Tunnels() == 0 {
 			t.Fatalf("tls=%v: the proxy carried nothing", tls)
 		}
 		if got := subjects(srv.Log(t, "fleet", "main")); got[0] != "via proxy" {

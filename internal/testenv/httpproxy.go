@@ -1,58 +1,75 @@
 package testenv
 
 import (
+	"crypto/subtle"
 	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync/atomic"
 	"testing"
 )
 
-// HTTPProxy is a forward HTTP proxy on 127.0.0.1, as a corporate egress
-// proxy would be: it relays absolute-URI requests (plain http targets) and
-// tunnels CONNECT (https targets), after checking Proxy-Authorization when
-// it has credentials. It counts what it relayed.
-type HTTPProxy struct {
+// Proxy is a forward HTTP proxy on 127.0.0.1, as a corporate egress proxy
+// (the one a proxySecretRef names) would be: it relays absolute-URI
+// requests (plain http targets) and tunnels CONNECT (https targets), after
+// checking Basic proxy credentials (Proxy-Authorization). It counts what it
+// forwarded and what it refused.
+type Proxy struct {
 	srv       *httptest.Server
-	user, pw  string
-	relayed   atomic.Int64
+	want      string // the Proxy-Authorization header it demands
+	forwarded atomic.Int64
+	tunnels   atomic.Int64
 	refused   atomic.Int64
 	transport *http.Transport
 }
 
-// NewHTTPProxy starts a proxy; with a non-empty user it requires Basic
-// proxy credentials user:pw (407 otherwise).
-func NewHTTPProxy(t testing.TB, user, pw string) *HTTPProxy {
+// NewProxy starts a proxy demanding user and password (407 otherwise); it
+// is closed in t.Cleanup.
+func NewProxy(t testing.TB, user, password string) *Proxy {
 	t.Helper()
-	p := &HTTPProxy{user: user, pw: pw, transport: &http.Transport{Proxy: nil}}
+	p := &Proxy{want: "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password)), transport: &http.Transport{Proxy: nil}}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(func() {
+		p.srv.CloseClientConnections()
 		p.srv.Close()
 		p.transport.CloseIdleConnections()
 	})
 	return p
 }
 
-// URL is the proxy's address (without credentials).
-func (p *HTTPProxy) URL() string { return p.srv.URL }
+// Address is the proxy's URL without credentials ("http://127.0.0.1:PORT").
+func (p *Proxy) Address() string { return p.srv.URL }
 
-// Relayed counts the requests and tunnels the proxy carried.
-func (p *HTTPProxy) Relayed() int64 { return p.relayed.Load() }
+// URL returns the proxy's address with user and password, as a
+// proxySecretRef's address, username and password combine.
+func (p *Proxy) URL(user, password string) *url.URL {
+	u, _ := url.Parse(p.srv.URL)
+	u.User = url.UserPassword(user, password)
+	return u
+}
+
+// Forwarded counts the plain HTTP requests the proxy carried.
+func (p *Proxy) Forwarded() int64 { return p.forwarded.Load() }
+
+// Tunnels counts the CONNECT tunnels it opened (https targets; a client
+// trying HTTPS first opens one even to a plain-HTTP server).
+func (p *Proxy) Tunnels() int64 { return p.tunnels.Load() }
 
 // Refused counts the requests refused for missing or wrong credentials.
-func (p *HTTPProxy) Refused() int64 { return p.refused.Load() }
+func (p *Proxy) Refused() int64 { return p.refused.Load() }
 
-func (p *HTTPProxy) serve(w http.ResponseWriter, r *http.Request) {
-	if p.user != "" && r.Header.Get("Proxy-Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte(p.user+":"+p.pw)) {
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get("Proxy-Authorization")), []byte(p.want)) != 1 {
 		p.refused.Add(1)
 		w.Header().Set("Proxy-Authenticate", `Basic realm="proxy"`)
 		http.Error(w, "proxy authentication required", http.StatusProxyAuthRequired)
 		return
 	}
-	p.relayed.Add(1)
 	if r.Method == http.MethodConnect {
+		p.tunnels.Add(1)
 		p.tunnel(w, r)
 		return
 	}
@@ -60,6 +77,7 @@ func (p *HTTPProxy) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not a proxy request", http.StatusBadRequest)
 		return
 	}
+	p.forwarded.Add(1)
 	out := r.Clone(r.Context())
 	out.RequestURI = ""
 	out.Header.Del("Proxy-Authorization")
@@ -78,7 +96,7 @@ func (p *HTTPProxy) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(w, resp.Body)
 }
 
-func (p *HTTPProxy) tunnel(w http.ResponseWriter, r *http.Request) {
+func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
 	upstream, err := net.Dial("tcp", r.Host)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
