@@ -85,7 +85,19 @@ func (s *TestSigstore) TrustedRootJSON(t testing.TB) []byte {
 // promise, and an RFC 3161 timestamp; pushed as a bundle referrer of d.
 func (s *TestSigstore) SignBundle(t testing.TB, d name.Digest, issuer, subject string) {
 	t.Helper()
-	b := s.bundle(t, statementFor(t, d), issuer, subject)
+	s.pushBundle(t, d, s.bundle(t, statementFor(t, d), issuer, subject, true))
+}
+
+// SignBundleWithoutEntry signs d as SignBundle does, but the bundle carries
+// no transparency log entry, only the RFC 3161 timestamp (what cosign 3
+// writes with a signing config without a log).
+func (s *TestSigstore) SignBundleWithoutEntry(t testing.TB, d name.Digest, issuer, subject string) {
+	t.Helper()
+	s.pushBundle(t, d, s.bundle(t, statementFor(t, d), issuer, subject, false))
+}
+
+func (s *TestSigstore) pushBundle(t testing.TB, d name.Digest, b []byte) {
+	t.Helper()
 	PushReferrer(t, d, SigstoreBundleArtifactType, SigstoreBundleArtifactType, b, map[string]string{
 		"dev.sigstore.bundle.content":       "dsse-envelope",
 		"dev.sigstore.bundle.predicateType": CosignSignPredicateType,
@@ -110,7 +122,7 @@ func statementFor(t testing.TB, d name.Digest) []byte {
 }
 
 // bundle signs statement and assembles a v0.3 bundle's JSON.
-func (s *TestSigstore) bundle(t testing.TB, statement []byte, issuer, subject string) []byte {
+func (s *TestSigstore) bundle(t testing.TB, statement []byte, issuer, subject string, withEntry bool) []byte {
 	t.Helper()
 	// Integrated a minute after now: inside the 10-minute certificate the
 	// virtual CA issues from now, whatever the second truncation.
@@ -157,6 +169,9 @@ func (s *TestSigstore) bundle(t testing.TB, statement []byte, issuer, subject st
 			PayloadType: env.PayloadType,
 			Signatures:  []*protodsse.Signature{{Sig: sig}},
 		}},
+	}
+	if !withEntry {
+		pb.VerificationMaterial.TlogEntries = nil
 	}
 	for _, ts := range timestamps {
 		pb.VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps = append(

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"testing"
@@ -21,6 +22,20 @@ import (
 // entry timestamp) and an RFC 3161 timestamp as annotations of a layer in
 // the .sig tag.
 func (s *TestSigstore) SignLegacy(t testing.TB, d name.Digest, issuer, subject string) {
+	t.Helper()
+	s.signLegacy(t, d, issuer, subject, true)
+}
+
+// SignLegacyWithoutEntry signs d as SignLegacy does, but attaches the
+// signature without its Rekor bundle annotation (as `cosign attach
+// signature` or a copy that drops annotations leaves it), and returns the
+// entry s's log holds for it, for a Rekor fixture to serve.
+func (s *TestSigstore) SignLegacyWithoutEntry(t testing.TB, d name.Digest, issuer, subject string) RekorEntry {
+	t.Helper()
+	return s.signLegacy(t, d, issuer, subject, false)
+}
+
+func (s *TestSigstore) signLegacy(t testing.TB, d name.Digest, issuer, subject string, withEntry bool) RekorEntry {
 	t.Helper()
 	payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
 	if err != nil {
@@ -50,14 +65,46 @@ func (s *TestSigstore) SignLegacy(t testing.TB, d name.Digest, issuer, subject s
 	if err != nil {
 		t.Fatalf("testenv: certificate PEM: %v", err)
 	}
-	sig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(sc.Signature()),
+	opts := []static.Option{
 		static.WithCertChain(certPEM, s.chainPEM(t)),
-		static.WithBundle(s.rekorBundle(t, entries[0])),
-		static.WithRFC3161Timestamp(&cbundle.RFC3161Timestamp{SignedRFC3161Timestamp: timestamps[0]}))
+		static.WithRFC3161Timestamp(&cbundle.RFC3161Timestamp{SignedRFC3161Timestamp: timestamps[0]}),
+	}
+	if withEntry {
+		opts = append(opts, static.WithBundle(s.rekorBundle(t, entries[0])))
+	}
+	sig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(sc.Signature()), opts...)
 	if err != nil {
 		t.Fatalf("testenv: signature layer for %s: %v", d, err)
 	}
 	attachLegacy(t, d, sig)
+	// The virtual log's body is not in Rekor's canonical JSON (sorted
+	// keys); a Rekor serves, and is searched by, the canonical one.
+	tle := entries[0].TransparencyLogEntry()
+	body := hashedRekordBody(t, payload, sc.Signature(), certPEM)
+	return s.rekorEntry(t, body, tle.GetIntegratedTime(), tle.GetLogIndex())
+}
+
+// SignLegacyWithKey writes a legacy signature of d made with key, as
+// SignLegacy (the package function) does, uploaded to s's log: the
+// annotation carries the hashedrekord entry with a signed entry timestamp,
+// as `cosign sign --key` of cosign 2 with the log left on writes it.
+func (s *TestSigstore) SignLegacyWithKey(t testing.TB, d name.Digest, key *CosignKey) RekorEntry {
+	t.Helper()
+	payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
+	if err != nil {
+		t.Fatalf("testenv: signature payload for %s: %v", d, err)
+	}
+	raw, err := key.signer.SignMessage(bytes.NewReader(payload))
+	if err != nil {
+		t.Fatalf("testenv: sign %s: %v", d, err)
+	}
+	e := s.rekorEntry(t, hashedRekordBody(t, payload, raw, key.PublicPEM), time.Now().Unix(), 2000)
+	sig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(raw), static.WithBundle(cbundle.EntryToBundle(&e.Entry)))
+	if err != nil {
+		t.Fatalf("testenv: signature layer for %s: %v", d, err)
+	}
+	attachLegacy(t, d, sig)
+	return e
 }
 
 // chainPEM is the Fulcio intermediate and root, as cosign annotates them.

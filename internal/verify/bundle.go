@@ -125,6 +125,10 @@ type bundleChecker struct {
 	// WithCertificateIdentity per identity for keyless.
 	policy   []sgverify.PolicyOption
 	identity func(*sgverify.VerificationResult) string
+	// requireEntry refuses a bundle without a tlog entry, saying
+	// noEntryHint, before sigstore-go's "not enough verified log entries".
+	requireEntry bool
+	noEntryHint  string
 }
 
 // check verifies b for digest h. WithArtifactDigest is what binds the
@@ -138,6 +142,11 @@ func (c *bundleChecker) check(raw []byte, h v1.Hash) (string, int64, error) {
 	digest, err := hex.DecodeString(h.Hex)
 	if err != nil {
 		return "", -1, fmt.Errorf("digest %s: %w", h, err)
+	}
+	if c.requireEntry {
+		if entries, err := b.TlogEntries(); err != nil || len(entries) == 0 {
+			return "", -1, fmt.Errorf("%w%s", errNoLogEntry, c.noEntryHint)
+		}
 	}
 	pb := sgverify.NewPolicy(sgverify.WithArtifactDigest(h.Algorithm, digest), c.policy...)
 	res, err := c.verifier.Verify(b, pb)
