@@ -143,3 +143,23 @@ func (s *TestSigstore) rekorBundle(t testing.TB, e *tlog.Entry) *cbundle.RekorBu
 		},
 	}
 }
+
+// SignLegacyWithRekorBundle writes a legacy signature of d made with key
+// whose Rekor bundle annotation is b, whatever it holds: what a hostile
+// registry can serve.
+func SignLegacyWithRekorBundle(t testing.TB, d name.Digest, key *CosignKey, b *cbundle.RekorBundle) {
+	t.Helper()
+	payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
+	if err != nil {
+		t.Fatalf("testenv: signature payload for %s: %v", d, err)
+	}
+	raw, err := key.signer.SignMessage(bytes.NewReader(payload))
+	if err != nil {
+		t.Fatalf("testenv: sign %s: %v", d, err)
+	}
+	sig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(raw), static.WithBundle(b))
+	if err != nil {
+		t.Fatalf("testenv: signature layer for %s: %v", d, err)
+	}
+	attachLegacy(t, d, sig)
+}

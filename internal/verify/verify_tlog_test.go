@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 
 	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/testenv"
@@ -300,4 +301,26 @@ func TestVerifyKeyTLogRequiredTrustsOnlyTheLog(t *testing.T) {
 	a.Key.TLogRequired, a.Key.TrustedRoot = true, ss.TrustedMaterial()
 	out, _ := e.verify(t, d, newPolicy([]policy.Authority{a}))
 	wantOutcome(t, out, verify.ResultDenied, verify.ReasonNoMatchingSignature)
+}
+
+// A Rekor bundle annotation whose body is not a string (the registry
+// writes annotations) is refused with a reason; cosign would type-assert
+// it and panic.
+func TestVerifyTLogAnnotationBodyNotAString(t *testing.T) {
+	t.Parallel()
+	ss := testenv.NewTestSigstore(t)
+	key := testenv.NewCosignKey(t)
+	e := newEnv(t, testenv.WithReferrersAPI())
+	d := e.reg.PushImage(t, "app", "v1")
+	testenv.SignLegacyWithRekorBundle(t, d, key, &cbundle.RekorBundle{
+		SignedEntryTimestamp: []byte("set"),
+		Payload:              cbundle.RekorPayload{Body: 42, LogID: "00"},
+	})
+	keyed := keyAuthority(t, "release", key)
+	keyed.Key.TLogRequired, keyed.Key.TrustedRoot = true, ss.TrustedMaterial()
+	for _, a := range []policy.Authority{keylessAuthority("ci", ss, policy.Identity{Issuer: issuer, Subject: subject}), keyed} {
+		out, _ := e.verify(t, d, newPolicy([]policy.Authority{a}))
+		wantOutcome(t, out, verify.ResultDenied, verify.ReasonNoMatchingSignature)
+		wantMessage(t, out, "Rekor bundle annotation's body is not a base64 string")
+	}
 }
