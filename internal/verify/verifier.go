@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -109,7 +110,7 @@ func (v *Verifier) verify(ctx context.Context, d name.Digest, p *policy.Policy) 
 			return out
 		}
 		if needsLookup(p) {
-			v.lookupEntries(ctx, p.RekorURL, f)
+			v.lookupEntries(ctx, cmp.Or(p.RekorURL, policy.DefaultRekorURL), f)
 		}
 	}
 	results := checkAll(ctx, p, f)

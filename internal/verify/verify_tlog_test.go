@@ -324,3 +324,22 @@ func TestVerifyTLogAnnotationBodyNotAString(t *testing.T) {
 		wantMessage(t, out, "Rekor bundle annotation's body is not a base64 string")
 	}
 }
+
+// Online mode asks Rekor only for signatures without an entry: a bundle
+// and a legacy signature that carry theirs cost no Rekor request, and the
+// registry requests are offline mode's.
+func TestVerifyTLogOnlineSkipsCarriedEntries(t *testing.T) {
+	t.Parallel()
+	ss := testenv.NewTestSigstore(t)
+	rekor := testenv.NewRekor(t)
+	e := newEnv(t, testenv.WithReferrersAPI())
+	d := e.reg.PushImage(t, "app", "v1")
+	ss.SignBundle(t, d, issuer, subject)
+	ss.SignLegacy(t, d, issuer, subject)
+	p := newPolicy([]policy.Authority{keylessAuthority("ci", ss, policy.Identity{Issuer: issuer, Subject: subject})},
+		tlogMode(policy.TLogOnline), rekorURL(rekor.URL()))
+	out, reqs := e.verify(t, d, p)
+	wantOutcome(t, out, verify.ResultVerified, verify.ReasonVerified)
+	wantRequests(t, reqs, ping, legacyTag, payloadBlob, referrersAPI, bundleMan, bundleBlob)
+	wantRekorRequests(t, rekor, e.v, 0)
+}
