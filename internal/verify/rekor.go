@@ -31,8 +31,10 @@ const (
 	MaxRekorResponseBytes = 64 << 10
 	// MaxRekorCacheEntries bounds the lookups remembered (by Rekor URL and
 	// signature digest): each holds at most one entry of at most
-	// MaxRekorResponseBytes, so the cache holds at most 32 MiB, in
-	// practice ~5 KiB an entry (2.5 MiB). The oldest is dropped first.
+	// MaxRekorResponseBytes, so the cache holds at most 32 MiB; an answer
+	// is a few KiB in practice (2.1 KiB with the test CA's certificate,
+	// more with a public-good certificate and inclusion proof), so a full
+	// cache holds a few MiB. The oldest is dropped first.
 	MaxRekorCacheEntries = 512
 	// rekorTimeout bounds one Rekor request, connection to last byte.
 	rekorTimeout = 10 * time.Second
