@@ -91,7 +91,7 @@ func (t *rekorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		call.status = resp.StatusCode
 	}
 	if resp.ContentLength > MaxRekorResponseBytes {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if call != nil {
 			call.tooLarge = true
 		}

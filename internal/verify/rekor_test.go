@@ -12,7 +12,9 @@ import (
 func TestRekorCacheIsBounded(t *testing.T) {
 	t.Parallel()
 	r := newRekor(nil)
-	key := func(i int) [32]byte { return rekorCacheKey("https://rekor.example", "sig", []byte{byte(i), byte(i >> 8)}, nil) }
+	key := func(i int) [32]byte {
+		return rekorCacheKey("https://rekor.example", "sig", []byte{byte(i), byte(i >> 8)}, nil)
+	}
 	const extra = 88
 	for i := range MaxRekorCacheEntries + extra {
 		r.remember(key(i), &models.LogEntryAnon{})
