@@ -187,22 +187,10 @@ func (s *TestSigstore) rekorEntry(t testing.TB, body []byte, integratedTime, log
 func hashedRekordBody(t testing.TB, payload, sig, pubPEM []byte) []byte {
 	t.Helper()
 	sum := sha256.Sum256(payload)
-	pe, err := types.NewProposedEntry(t.Context(), "hashedrekord", "0.0.1", types.ArtifactProperties{
+	return canonicalBody(t, "hashedrekord", "0.0.1", types.ArtifactProperties{
 		ArtifactHash:   "sha256:" + hex.EncodeToString(sum[:]),
 		SignatureBytes: sig,
 		PublicKeyBytes: [][]byte{pubPEM},
 		PKIFormat:      "x509",
 	})
-	if err != nil {
-		t.Fatalf("testenv: hashedrekord entry: %v", err)
-	}
-	impl, err := types.CreateVersionedEntry(pe)
-	if err != nil {
-		t.Fatalf("testenv: hashedrekord entry: %v", err)
-	}
-	can, err := types.CanonicalizeEntry(t.Context(), impl)
-	if err != nil {
-		t.Fatalf("testenv: canonical hashedrekord entry: %v", err)
-	}
-	return can
 }

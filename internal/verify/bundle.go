@@ -159,13 +159,14 @@ func (c *bundleChecker) check(raw []byte, h v1.Hash) (string, int64, error) {
 	if res.Statement.GetPredicateType() != cosignSignPredicate {
 		return "", -1, fmt.Errorf("bundle is an attestation with predicate %q, not an image signature (%s)", res.Statement.GetPredicateType(), cosignSignPredicate)
 	}
-	return c.identity(res), bundleLogIndex(b, res), nil
+	return c.identity(res), bundleLogIndex(b, res, c.requireEntry), nil
 }
 
 // bundleLogIndex reports the log entry's index when the verification relied
-// on the transparency log.
-func bundleLogIndex(b *sgbundle.Bundle, res *sgverify.VerificationResult) int64 {
-	usedLog := false
+// on the transparency log: when it required a verified entry (logRequired:
+// the verifier has WithTransparencyLog), or took its time from one.
+func bundleLogIndex(b *sgbundle.Bundle, res *sgverify.VerificationResult, logRequired bool) int64 {
+	usedLog := logRequired
 	for _, ts := range res.VerifiedTimestamps {
 		if ts.Type == "Tlog" {
 			usedLog = true

@@ -239,41 +239,51 @@ func TestVerifyTLogOnlineLyingRekor(t *testing.T) {
 // key.tlog: optional (the default) verifies key signatures with or without
 // a Rekor entry and does not look at it; required verifies the entry
 // offline against the authority's trusted root and denies a signature
-// without one, or with one from a log the root does not list.
+// without one, or with one from a log the root does not list. Both
+// formats; the key bundle without an entry is the cosign 3 CLI's
+// (--tlog-upload=false).
 func TestVerifyKeyTLog(t *testing.T) {
 	t.Parallel()
 	ss, other := testenv.NewTestSigstore(t), testenv.NewTestSigstore(t)
 	key := testenv.NewCosignKey(t)
+	legacyLogged := func(t *testing.T, d name.Digest) { ss.SignLegacyWithKey(t, d, key) }
+	legacyUnlogged := func(t *testing.T, d name.Digest) { testenv.SignLegacy(t, d, key) }
+	bundleLogged := func(t *testing.T, d name.Digest) { ss.SignBundleWithKey(t, d, key) }
+	bundleUnlogged := func(t *testing.T, d name.Digest) { testenv.SignBundle(t, d, key) }
+	legacyReqs := []string{ping, legacyTag, payloadBlob, referrersAPI}
+	bundleReqs := []string{ping, legacyTag, referrersAPI, bundleMan, bundleBlob}
 	for _, tc := range []struct {
 		name     string
-		logged   bool
+		sign     func(*testing.T, name.Digest)
+		reqs     []string
 		required bool
 		root     *testenv.TestSigstore
 		index    int64
 		want     string // empty: verified
 	}{
-		{"optional, no entry", false, false, nil, -1, ""},
-		{"optional, entry not looked at", true, false, nil, -1, ""},
-		{"required, entry", true, true, ss, 2000, ""},
-		{"required, no entry", false, true, ss, 0, "carries no transparency log entry (Rekor signed entry timestamp or inclusion proof); key.tlog required needs one"},
-		{"required, entry of a log the root does not list", true, true, other, 0, "verifying bundle with trusted root"},
+		{"legacy, optional, no entry", legacyUnlogged, legacyReqs, false, nil, -1, ""},
+		{"legacy, optional, entry not looked at", legacyLogged, legacyReqs, false, nil, -1, ""},
+		{"legacy, required, entry", legacyLogged, legacyReqs, true, ss, 2000, ""},
+		{"legacy, required, no entry", legacyUnlogged, legacyReqs, true, ss, 0, "carries no transparency log entry (Rekor signed entry timestamp or inclusion proof); key.tlog required needs one"},
+		{"legacy, required, entry of a log the root does not list", legacyLogged, legacyReqs, true, other, 0, "verifying bundle with trusted root"},
+		{"bundle, optional, no entry", bundleUnlogged, bundleReqs, false, nil, -1, ""},
+		{"bundle, optional, entry not looked at", bundleLogged, bundleReqs, false, nil, -1, ""},
+		{"bundle, required, entry", bundleLogged, bundleReqs, true, ss, 0, ""},
+		{"bundle, required, no entry", bundleUnlogged, bundleReqs, true, ss, 0, "carries no transparency log entry (Rekor signed entry timestamp or inclusion proof); key.tlog required needs one"},
+		{"bundle, required, entry of a log the root does not list", bundleLogged, bundleReqs, true, other, 0, "not enough verified log entries"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, testenv.WithReferrersAPI())
 			d := e.reg.PushImage(t, "app", "v1")
-			if tc.logged {
-				ss.SignLegacyWithKey(t, d, key)
-			} else {
-				testenv.SignLegacy(t, d, key)
-			}
+			tc.sign(t, d)
 			a := keyAuthority(t, "release", key)
 			a.Key.TLogRequired = tc.required
 			if tc.root != nil {
 				a.Key.TrustedRoot = tc.root.TrustedMaterial()
 			}
 			out, reqs := e.verify(t, d, newPolicy([]policy.Authority{a}))
-			wantRequests(t, reqs, ping, legacyTag, payloadBlob, referrersAPI)
+			wantRequests(t, reqs, tc.reqs...)
 			if tc.want != "" {
 				wantOutcome(t, out, verify.ResultDenied, verify.ReasonNoMatchingSignature)
 				wantMessage(t, out, tc.want)
