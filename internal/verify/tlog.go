@@ -1,12 +1,17 @@
 package verify
 
 import (
+	"cmp"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 
+	"github.com/sigstore/cosign/v2/pkg/cosign"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	"github.com/sigstore/cosign/v2/pkg/oci"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/imagegate/imagegate/internal/policy"
@@ -54,15 +59,26 @@ func needsLookup(p *policy.Policy) bool {
 // that verification treats it as an entry the signer attached. Lookups
 // that fail transiently are joined into f.rekorErr; the others are noted
 // on the signature.
-func (v *Verifier) lookupEntries(ctx context.Context, base string, f *fetched) {
+//
+// Only signatures whose certificate some keyless authority of p accepts
+// (chain to its trusted root, identity) are looked up: a hostile registry
+// serving signatures of other identities gets no Rekor request sent for
+// them, and Rekor learns nothing of them.
+func (v *Verifier) lookupEntries(ctx context.Context, p *policy.Policy, f *fetched) {
+	base := cmp.Or(p.RekorURL, policy.DefaultRekorURL)
+	accepted := certAccepted(p)
 	var transient []error
 	for i := range f.legacy {
 		ls := &f.legacy[i]
 		if ls.err != nil {
 			continue
 		}
-		b64sig, payload, certPEM, ok := lookupKey(ls.sig)
-		if !ok {
+		b64sig, payload, cert, ok := lookupKey(ls.sig)
+		if !ok || !accepted(cert) {
+			continue
+		}
+		certPEM, err := cryptoutils.MarshalCertificateToPEM(cert)
+		if err != nil {
 			continue
 		}
 		entry, err := v.rekor.lookup(ctx, base, b64sig, payload, certPEM)
@@ -85,16 +101,12 @@ func (v *Verifier) lookupEntries(ctx context.Context, base string, f *fetched) {
 // lookupKey returns what Rekor indexes a legacy keyless signature by, and
 // false for a signature that needs no lookup: one that carries its entry,
 // or has no certificate (keys are never looked up).
-func lookupKey(sig oci.Signature) (string, []byte, []byte, bool) {
+func lookupKey(sig oci.Signature) (string, []byte, *x509.Certificate, bool) {
 	if b, err := sig.Bundle(); err != nil || b != nil {
 		return "", nil, nil, false
 	}
 	cert, err := sig.Cert()
 	if err != nil || cert == nil {
-		return "", nil, nil, false
-	}
-	certPEM, err := cryptoutils.MarshalCertificateToPEM(cert)
-	if err != nil {
 		return "", nil, nil, false
 	}
 	b64sig, err := sig.Base64Signature()
@@ -105,7 +117,39 @@ func lookupKey(sig oci.Signature) (string, []byte, []byte, bool) {
 	if err != nil {
 		return "", nil, nil, false
 	}
-	return b64sig, payload, certPEM, true
+	return b64sig, payload, cert, true
+}
+
+// certAccepted returns whether some keyless authority of p accepts a
+// certificate: it chains to the authority's trusted root and matches its
+// identities as the legacy verifier checks them.
+func certAccepted(p *policy.Policy) func(*x509.Certificate) bool {
+	type authority struct {
+		root root.TrustedMaterial
+		opts *cosign.CheckOpts
+	}
+	var auths []authority
+	for _, a := range p.Authorities {
+		if a.Keyless == nil {
+			continue
+		}
+		c, err := newKeylessCheckers(a.Keyless, p.TLog)
+		if err != nil {
+			continue // reported as InvalidPolicy by the authority's check
+		}
+		auths = append(auths, authority{root: a.Keyless.TrustedRoot, opts: &c.legacy.opts})
+	}
+	return func(cert *x509.Certificate) bool {
+		for _, a := range auths {
+			if _, err := sgverify.VerifyLeafCertificate(cert.NotBefore, cert, a.root); err != nil {
+				continue
+			}
+			if cosign.CheckCertificatePolicy(cert, a.opts) == nil {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // loggedSignature is a legacy signature with the Rekor entry found for it.

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -110,7 +109,7 @@ func (v *Verifier) verify(ctx context.Context, d name.Digest, p *policy.Policy) 
 			return out
 		}
 		if needsLookup(p) {
-			v.lookupEntries(ctx, cmp.Or(p.RekorURL, policy.DefaultRekorURL), f)
+			v.lookupEntries(ctx, p, f)
 		}
 	}
 	results := checkAll(ctx, p, f)

@@ -353,3 +353,22 @@ func TestVerifyTLogOnlineSkipsCarriedEntries(t *testing.T) {
 	wantRequests(t, reqs, ping, legacyTag, payloadBlob, referrersAPI, bundleMan, bundleBlob)
 	wantRekorRequests(t, rekor, e.v, 0)
 }
+
+// Online mode looks up only signatures some keyless authority accepts:
+// a signature without an entry by another identity, or from another
+// Sigstore, costs no Rekor request (a hostile registry cannot make
+// imagegate ask Rekor about them) and is denied.
+func TestVerifyTLogOnlineLooksUpOnlyAcceptedCertificates(t *testing.T) {
+	t.Parallel()
+	ss, theirs := testenv.NewTestSigstore(t), testenv.NewTestSigstore(t)
+	rekor := testenv.NewRekor(t)
+	e := newEnv(t, testenv.WithReferrersAPI())
+	d := e.reg.PushImage(t, "app", "v1")
+	rekor.Add(ss.SignLegacyWithoutEntry(t, d, issuer, "intruder@example.com"))
+	rekor.Add(theirs.SignLegacyWithoutEntry(t, d, issuer, subject))
+	p := newPolicy([]policy.Authority{keylessAuthority("ci", ss, policy.Identity{Issuer: issuer, Subject: subject})},
+		tlogMode(policy.TLogOnline), rekorURL(rekor.URL()))
+	out, _ := e.verify(t, d, p)
+	wantOutcome(t, out, verify.ResultDenied, verify.ReasonNoMatchingSignature)
+	wantRekorRequests(t, rekor, e.v, 0)
+}
