@@ -55,12 +55,9 @@ type rekor struct {
 	order [][sha256.Size]byte                        // insertion order, for eviction
 }
 
-func newRekor(rt http.RoundTripper) *rekor {
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
+func newRekor() *rekor {
 	r := &rekor{cache: map[[sha256.Size]byte]*models.LogEntryAnon{}}
-	r.http = &http.Client{Transport: &rekorTransport{next: rt, sent: &r.requests}, Timeout: rekorTimeout}
+	r.http = &http.Client{Transport: &rekorTransport{next: http.DefaultTransport, sent: &r.requests}, Timeout: rekorTimeout}
 	return r
 }
 

@@ -11,7 +11,7 @@ import (
 // serves over time, cannot grow it.
 func TestRekorCacheIsBounded(t *testing.T) {
 	t.Parallel()
-	r := newRekor(nil)
+	r := newRekor()
 	key := func(i int) [32]byte {
 		return rekorCacheKey("https://rekor.example", "sig", []byte{byte(i), byte(i >> 8)}, nil)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -25,8 +24,9 @@ type Registry interface {
 }
 
 // Verifier verifies image digests under compiled policies. It is safe for
-// concurrent use and keeps no per-image state: caching and coalescing are
-// internal/cache's.
+// concurrent use and keeps no per-image state: caching and coalescing of
+// outcomes are internal/cache's. It keeps only the Rekor entries tlog mode
+// online looked up, by signature (rekor.go).
 type Verifier struct {
 	reg      Registry
 	rekor    *rekor
@@ -58,16 +58,8 @@ func New(reg Registry, opts ...Option) *Verifier {
 	for _, o := range opts {
 		o(v)
 	}
-	if v.rekor == nil {
-		v.rekor = newRekor(nil)
-	}
+	v.rekor = newRekor()
 	return v
-}
-
-// WithRekorTransport sets the HTTP transport of Rekor lookups (tlog mode
-// online); http.DefaultTransport when rt is nil.
-func WithRekorTransport(rt http.RoundTripper) Option {
-	return func(v *Verifier) { v.rekor = newRekor(rt) }
 }
 
 // RekorRequests returns how many HTTP requests Rekor lookups have sent.
@@ -161,7 +153,7 @@ func withFetchError(ctx context.Context, out Outcome, f *fetched) Outcome {
 // withRekorError turns a denial into Unavailable when a Rekor lookup failed
 // transiently: the entry it would have found might have verified.
 func withRekorError(out Outcome, f *fetched) Outcome {
-	if f.rekorErr == nil || out.Result != ResultDenied {
+	if f.rekorErr == nil || out.Result != ResultDenied || out.Reason == ReasonInvalidPolicy || out.Reason == ReasonStaticFail {
 		return out
 	}
 	out.Result, out.Reason = ResultUnavailable, ReasonUnavailable
