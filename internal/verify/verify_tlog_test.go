@@ -1,9 +1,12 @@
 package verify_test
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
@@ -173,6 +176,20 @@ func TestVerifyTLogOnlineRekorDown(t *testing.T) {
 		out, _ = o.verify(t, d, o.p)
 		wantOutcome(t, out, verify.ResultVerified, verify.ReasonVerified)
 		wantRekorRequests(t, o.rekor, o.v, 2)
+	})
+	t.Run("stalled past the caller's deadline", func(t *testing.T) {
+		t.Parallel()
+		o := newOnlineEnv(t)
+		o.rekor.Answer(func(_ http.ResponseWriter, r *http.Request) {
+			// Reading the body lets the server notice the client hang up.
+			_, _ = io.Copy(io.Discard, r.Body)
+			<-r.Context().Done()
+		})
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+		defer cancel()
+		out := o.v.Verify(ctx, o.d, o.p)
+		wantOutcome(t, out, verify.ResultUnavailable, verify.ReasonUnavailable)
+		wantMessage(t, out, "transparency log unavailable")
 	})
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
