@@ -110,6 +110,23 @@ type KeyAuthority struct {
 	// SecretRef names a Secret key holding the PEM public key.
 	// +optional
 	SecretRef *SecretKeyRef `json:"secretRef,omitempty"`
+
+	// TLog optional does not look at the transparency log, so keys that
+	// sign without uploading to Rekor keep verifying; required makes a
+	// signature count only when it carries a Rekor entry (a signed entry
+	// timestamp) for exactly that signature and key that verifies offline
+	// against trustedRoot's Rekor keys. spec.tlog.mode governs keyless
+	// authorities only.
+	// +kubebuilder:validation:Enum=optional;required
+	// +kubebuilder:default=optional
+	// +optional
+	TLog string `json:"tlog,omitempty"`
+
+	// TrustedRoot holds the Rekor public keys (a Sigstore trusted_root.json)
+	// that tlog required verifies entries against. Required with tlog
+	// required, unused otherwise.
+	// +optional
+	TrustedRoot *TrustedRoot `json:"trustedRoot,omitempty"`
 }
 
 // SecretKeyRef names one key of a Secret.
@@ -291,14 +308,28 @@ type Require struct {
 	Threshold *int32 `json:"threshold,omitempty"`
 }
 
-// TLog configures the transparency log.
+// TLog configures the transparency log for keyless authorities (key
+// authorities have key.tlog).
 type TLog struct {
-	// Mode offline verifies the log inclusion carried in signatures, online
-	// also asks Rekor, ignore does not require a log entry.
+	// Mode offline requires a Rekor entry (signed entry timestamp or
+	// inclusion proof) carried in each keyless signature and verifies it
+	// against the trusted root; online does the same, and for a signature
+	// that carries no entry looks it up in the Rekor v1 API at rekorURL;
+	// ignore does not require a log entry (a short-lived certificate then
+	// needs an RFC 3161 timestamp).
 	// +kubebuilder:validation:Enum=offline;online;ignore
 	// +kubebuilder:default=offline
 	// +optional
 	Mode string `json:"mode,omitempty"`
+
+	// RekorURL is the Rekor v1 API that mode online asks. Default
+	// https://rekor.sigstore.dev (Sigstore's public-good log). Entries of
+	// a Rekor v2 log cannot be looked up (v2 has no search API): they
+	// must be in the signature's bundle.
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^https?://[^\s/?#]+(/[^\s?#]*)?$`
+	// +optional
+	RekorURL string `json:"rekorURL,omitempty"`
 }
 
 // Pullability probes the registry as a pull would.

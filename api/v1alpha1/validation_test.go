@@ -53,7 +53,7 @@ const validSpec = `  images: [{glob: "registry.example.com/team/**"}]
     - name: allow-all
       static: {action: pass}
   require: {mode: threshold, threshold: 2}
-  tlog: {mode: offline}
+  tlog: {mode: online, rekorURL: "https://rekor.example.com"}
   pullability: {enabled: true, platforms: ["linux/amd64", "linux/arm64/v8"]}
   requireDigest: true
   mode: warn
@@ -79,6 +79,9 @@ func TestValidSamplesRoundTrip(t *testing.T) {
 	if tp.Spec.Mode != igv1.PolicyModeWarn || *tp.Spec.Require.Threshold != 2 || tp.Spec.Exceptions[0].Expires.Year() != 2027 ||
 		tp.Spec.Authorities[1].Keyless.Identities[0].SubjectRegExp != "^https://github.com/org/.*$" || !tp.Spec.Pullability.Enabled {
 		t.Fatalf("round trip lost fields: %+v", tp.Spec)
+	}
+	if tp.Spec.Authorities[0].Key.TLog != "optional" || tp.Spec.TLog.RekorURL != "https://rekor.example.com" {
+		t.Fatalf("key.tlog = %q (want the default optional), tlog.rekorURL = %q", tp.Spec.Authorities[0].Key.TLog, tp.Spec.TLog.RekorURL)
 	}
 
 	minimal := object(t, policyYAML("ClusterTrustPolicy", "defaults", "  images: [{glob: \"a/**\"}]\n  authorities: [{name: s, static: {action: fail}}]\n"))
@@ -161,6 +164,10 @@ func TestInvalidPoliciesAreRejectedNamingTheField(t *testing.T) {
 		{"duplicate authority names", images + "  authorities: [{name: s, static: {action: pass}}, {name: s, static: {action: fail}}]\n",
 			[]string{"spec.authorities[1]", "Duplicate value"}},
 		{"bad mode", images + auth + "  mode: audit\n", []string{"spec.mode", "Unsupported value"}},
+		{"bad key.tlog", images + "  authorities: [{name: k, key: {data: x, tlog: always}}]\n",
+			[]string{"spec.authorities[0].key.tlog", "Unsupported value"}},
+		{"rekorURL without a scheme", images + auth + "  tlog: {mode: online, rekorURL: rekor.example.com}\n",
+			[]string{"spec.tlog.rekorURL"}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,7 +16,7 @@ func (c *Checker) Collectors(registryRequests func() int64) []prometheus.Collect
 	counter := func(name, help string, get func() int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(get()) })
 	}
-	return []prometheus.Collector{
+	cs := []prometheus.Collector{
 		counter("imagegate_registry_requests_total", "HTTP requests sent to registries.", registryRequests),
 		counter("imagegate_verification_cache_hits_total", "Verification results served by the in-process cache.", c.Cache().Hits),
 		counter("imagegate_verifications_total", "Verifications run (coalesced callers share one).", c.Cache().Calls),
@@ -29,6 +29,21 @@ func (c *Checker) Collectors(registryRequests func() int64) []prometheus.Collect
 		counter("imagegate_verification_slot_timeouts_total",
 			"Verifications that gave up waiting for a free slot (--max-concurrent-verifications) when their request's context ended; answered Unavailable.", c.SlotTimeouts),
 	}
+	if r, ok := c.verifier.(rekorStats); ok {
+		cs = append(cs,
+			counter("imagegate_rekor_requests_total", "HTTP requests sent to Rekor by tlog mode online lookups.", r.RekorRequests),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "imagegate_rekor_cache_entries",
+				Help: "Rekor lookups (found or not) the in-process cache holds, at most 512.",
+			}, func() float64 { return float64(r.RekorCacheEntries()) }))
+	}
+	return cs
+}
+
+// rekorStats is what *verify.Verifier reports of its Rekor lookups.
+type rekorStats interface {
+	RekorRequests() int64
+	RekorCacheEntries() int
 }
 
 // cacheEntries reads the entries of each class at scrape time.

@@ -41,3 +41,22 @@ imagegate_verification_cache_entries{class="verified"} 1
 		t.Fatal(err)
 	}
 }
+
+// A checker over verify.Verifier exports its Rekor lookups (tlog mode
+// online); internal/verify's tests count them exactly.
+func TestRekorLookupsAreExported(t *testing.T) {
+	t.Parallel()
+	chk := NewChecker(nil, verify.New(nil), CheckerOptions{})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(chk.Collectors(func() int64 { return 0 })...)
+	want := `# HELP imagegate_rekor_cache_entries Rekor lookups (found or not) the in-process cache holds, at most 512.
+# TYPE imagegate_rekor_cache_entries gauge
+imagegate_rekor_cache_entries 0
+# HELP imagegate_rekor_requests_total HTTP requests sent to Rekor by tlog mode online lookups.
+# TYPE imagegate_rekor_requests_total counter
+imagegate_rekor_requests_total 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "imagegate_rekor_requests_total", "imagegate_rekor_cache_entries"); err != nil {
+		t.Fatal(err)
+	}
+}

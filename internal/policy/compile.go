@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -46,10 +48,10 @@ func (c *compiler) compile(spec *igv1.TrustPolicySpec) (*Policy, error) {
 	if spec.Mode == igv1.PolicyModeWarn {
 		p.Mode = ModeWarn
 	}
-	if spec.TLog != nil && spec.TLog.Mode != "" {
-		p.TLog = TLogMode(spec.TLog.Mode)
-	}
 	var err error
+	if p.TLog, p.RekorURL, err = compileTLog(spec.TLog); err != nil {
+		return nil, err
+	}
 	if p.Images, err = compileGlobs(spec.Images); err != nil {
 		return nil, err
 	}
@@ -116,6 +118,28 @@ func compileRequire(r *igv1.Require, n int) (Require, error) {
 	return Require{Mode: RequireThreshold, Threshold: int(*r.Threshold)}, nil
 }
 
+func compileTLog(t *igv1.TLog) (TLogMode, string, error) {
+	mode, rekor := TLogOffline, DefaultRekorURL
+	if t == nil {
+		return mode, rekor, nil
+	}
+	switch TLogMode(t.Mode) {
+	case "":
+	case TLogOffline, TLogOnline, TLogIgnore:
+		mode = TLogMode(t.Mode)
+	default:
+		return "", "", fmt.Errorf("spec.tlog.mode: %q is not offline, online or ignore", t.Mode)
+	}
+	if t.RekorURL != "" {
+		u, err := url.Parse(t.RekorURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return "", "", fmt.Errorf("spec.tlog.rekorURL: %q is not an http(s) URL of a Rekor server, such as %s", t.RekorURL, DefaultRekorURL)
+		}
+		rekor = strings.TrimSuffix(t.RekorURL, "/")
+	}
+	return mode, rekor, nil
+}
+
 func compilePullability(pl *igv1.Pullability) (Pullability, error) {
 	if pl == nil {
 		return Pullability{}, nil
@@ -179,7 +203,23 @@ func (c *compiler) key(k *igv1.KeyAuthority) (*KeyAuthority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a PEM public key (ECDSA, RSA or Ed25519): %w", err)
 	}
-	return &KeyAuthority{PublicKey: pub, PEM: pemBytes}, nil
+	out := &KeyAuthority{PublicKey: pub, PEM: pemBytes}
+	switch k.TLog {
+	case "", "optional":
+	case "required":
+		// Without Rekor keys an entry cannot be verified, and accepting an
+		// unverified one would make required mean nothing.
+		if k.TrustedRoot == nil {
+			return nil, errors.New("tlog: required needs trustedRoot, the trusted_root.json whose Rekor keys verify the entry; add key.trustedRoot.secretRef or set tlog optional")
+		}
+		if out.TrustedRoot, err = c.trustedRoot(&k.TrustedRoot.SecretRef); err != nil {
+			return nil, err
+		}
+		out.TLogRequired = true
+	default:
+		return nil, fmt.Errorf("tlog: %q is not optional or required", k.TLog)
+	}
+	return out, nil
 }
 
 func (c *compiler) keyless(k *igv1.KeylessAuthority) (*KeylessAuthority, error) {
@@ -194,7 +234,17 @@ func (c *compiler) keyless(k *igv1.KeylessAuthority) (*KeylessAuthority, error) 
 		}
 		out.Identities = append(out.Identities, cid)
 	}
-	b, err := c.secret(&k.TrustedRoot.SecretRef)
+	tr, err := c.trustedRoot(&k.TrustedRoot.SecretRef)
+	if err != nil {
+		return nil, err
+	}
+	out.TrustedRoot = tr
+	return out, nil
+}
+
+// trustedRoot reads and parses a trusted_root.json from a Secret.
+func (c *compiler) trustedRoot(ref *igv1.SecretKeyRef) (*root.TrustedRoot, error) {
+	b, err := c.secret(ref)
 	if err != nil {
 		return nil, fmt.Errorf("trustedRoot.secretRef: %w", err)
 	}
@@ -202,8 +252,7 @@ func (c *compiler) keyless(k *igv1.KeylessAuthority) (*KeylessAuthority, error) 
 	if err != nil {
 		return nil, fmt.Errorf("trustedRoot: not a Sigstore trusted_root.json: %w", err)
 	}
-	out.TrustedRoot = tr
-	return out, nil
+	return tr, nil
 }
 
 func compileIdentity(id igv1.Identity) (Identity, error) {

@@ -14,12 +14,15 @@ import (
 // keys parsed, regular expressions compiled, secrets resolved. Verification
 // reads only this form, never the API object.
 type Policy struct {
-	Ref           Ref
-	Hash          string // "sha256:<hex>" of the canonical spec; see Hash
-	Images        []Glob
-	Authorities   []Authority
-	Require       Require
-	TLog          TLogMode
+	Ref         Ref
+	Hash        string // "sha256:<hex>" of the canonical spec; see Hash
+	Images      []Glob
+	Authorities []Authority
+	Require     Require
+	TLog        TLogMode
+	// RekorURL is the Rekor v1 API TLogOnline asks (DefaultRekorURL
+	// unless the policy names one).
+	RekorURL      string
 	Pullability   Pullability
 	RequireDigest bool
 	Mode          Mode
@@ -53,6 +56,11 @@ type Authority struct {
 type KeyAuthority struct {
 	PublicKey crypto.PublicKey
 	PEM       []byte
+	// TLogRequired makes a signature count only with a Rekor entry that
+	// verifies offline against TrustedRoot's Rekor keys (key.tlog
+	// required); TrustedRoot is set exactly when it is.
+	TLogRequired bool
+	TrustedRoot  root.TrustedMaterial
 }
 
 // KeylessAuthority trusts Fulcio certificates chaining to TrustedRoot whose
@@ -113,10 +121,14 @@ type TLogMode string
 
 // Transparency log modes.
 const (
-	TLogOffline TLogMode = "offline" // verify the inclusion proof in the bundle
-	TLogOnline  TLogMode = "online"  // also ask Rekor
+	TLogOffline TLogMode = "offline" // require the entry in the signature, verify it offline
+	TLogOnline  TLogMode = "online"  // as offline; look up an entry the signature lacks in Rekor
 	TLogIgnore  TLogMode = "ignore"  // do not require a log entry
 )
+
+// DefaultRekorURL is Sigstore's public-good Rekor, what TLogOnline asks
+// when the policy names no other.
+const DefaultRekorURL = "https://rekor.sigstore.dev"
 
 // Pullability asks the registry to serve the image before it is approved.
 type Pullability struct {

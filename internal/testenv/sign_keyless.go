@@ -100,7 +100,19 @@ func (s *TestSigstore) SignBundle(t testing.TB, d name.Digest, issuer, subject s
 // extensions.
 func (s *TestSigstore) SignBundleAs(t testing.TB, d name.Digest, cert Certificate) {
 	t.Helper()
-	b := s.bundle(t, statementFor(t, d), cert)
+	s.pushBundle(t, d, s.bundle(t, statementFor(t, d), cert, true))
+}
+
+// SignBundleWithoutEntry signs d as SignBundle does, but the bundle carries
+// no transparency log entry, only the RFC 3161 timestamp (what cosign 3
+// writes with a signing config without a log).
+func (s *TestSigstore) SignBundleWithoutEntry(t testing.TB, d name.Digest, issuer, subject string) {
+	t.Helper()
+	s.pushBundle(t, d, s.bundle(t, statementFor(t, d), Certificate{Issuer: issuer, Subject: subject}, false))
+}
+
+func (s *TestSigstore) pushBundle(t testing.TB, d name.Digest, b []byte) {
+	t.Helper()
 	PushReferrer(t, d, SigstoreBundleArtifactType, SigstoreBundleArtifactType, b, map[string]string{
 		"dev.sigstore.bundle.content":       "dsse-envelope",
 		"dev.sigstore.bundle.predicateType": CosignSignPredicateType,
@@ -125,7 +137,7 @@ func statementFor(t testing.TB, d name.Digest) []byte {
 }
 
 // bundle signs statement and assembles a v0.3 bundle's JSON.
-func (s *TestSigstore) bundle(t testing.TB, statement []byte, cert Certificate) []byte {
+func (s *TestSigstore) bundle(t testing.TB, statement []byte, cert Certificate, withEntry bool) []byte {
 	t.Helper()
 	leaf, key := s.fulcio.issue(t, cert)
 	env := signDSSE(t, key, statement)
@@ -162,6 +174,9 @@ func (s *TestSigstore) bundle(t testing.TB, statement []byte, cert Certificate) 
 			PayloadType: env.PayloadType,
 			Signatures:  []*protodsse.Signature{{Sig: sig}},
 		}},
+	}
+	if !withEntry {
+		pb.VerificationMaterial.TlogEntries = nil
 	}
 	for _, ts := range timestamps {
 		pb.VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps = append(

@@ -3,17 +3,13 @@ package testenv
 import (
 	"bytes"
 	"crypto"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
-	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
@@ -26,12 +22,26 @@ import (
 // the .sig tag.
 func (s *TestSigstore) SignLegacy(t testing.TB, d name.Digest, issuer, subject string) {
 	t.Helper()
-	s.SignLegacyAs(t, d, Certificate{Issuer: issuer, Subject: subject})
+	s.signLegacy(t, d, Certificate{Issuer: issuer, Subject: subject}, true)
 }
 
 // SignLegacyAs is SignLegacy with a certificate carrying cert's Fulcio
 // extensions.
 func (s *TestSigstore) SignLegacyAs(t testing.TB, d name.Digest, cert Certificate) {
+	t.Helper()
+	s.signLegacy(t, d, cert, true)
+}
+
+// SignLegacyWithoutEntry signs d as SignLegacy does, but attaches the
+// signature without its Rekor bundle annotation (as `cosign attach
+// signature` or a copy that drops annotations leaves it), and returns the
+// entry s's log holds for it, for a Rekor fixture to serve.
+func (s *TestSigstore) SignLegacyWithoutEntry(t testing.TB, d name.Digest, issuer, subject string) RekorEntry {
+	t.Helper()
+	return s.signLegacy(t, d, Certificate{Issuer: issuer, Subject: subject}, false)
+}
+
+func (s *TestSigstore) signLegacy(t testing.TB, d name.Digest, cert Certificate, withEntry bool) RekorEntry {
 	t.Helper()
 	payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
 	if err != nil {
@@ -58,65 +68,66 @@ func (s *TestSigstore) SignLegacyAs(t testing.TB, d name.Digest, cert Certificat
 	if err != nil {
 		t.Fatalf("testenv: chain PEM: %v", err)
 	}
-	body := hashedRekord(t, payload, sig, certPEM)
-	// Integrated a minute after now, inside the certificate's validity.
-	osig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(sig),
+	// Integrated a minute after now, inside the certificate's validity; the
+	// body in Rekor's canonical JSON, which a Rekor serves and is searched by.
+	e := s.rekorEntry(t, hashedRekordBody(t, payload, sig, certPEM), time.Now().Add(time.Minute).Unix(), legacyLogIndex)
+	opts := []static.Option{
 		static.WithCertChain(certPEM, chainPEM),
-		static.WithBundle(s.rekorBundle(t, body, time.Now().Add(time.Minute).Unix())),
-		static.WithRFC3161Timestamp(&cbundle.RFC3161Timestamp{SignedRFC3161Timestamp: tsr}))
+		static.WithRFC3161Timestamp(&cbundle.RFC3161Timestamp{SignedRFC3161Timestamp: tsr}),
+	}
+	if withEntry {
+		opts = append(opts, static.WithBundle(cbundle.EntryToBundle(&e.Entry)))
+	}
+	osig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(sig), opts...)
 	if err != nil {
 		t.Fatalf("testenv: signature layer for %s: %v", d, err)
 	}
 	attachLegacy(t, d, osig)
+	return e
 }
 
-// legacyLogIndex is the log index of every legacy signature's entry.
+// legacyLogIndex is the log index of every keyless legacy signature's entry.
 const legacyLogIndex = 1000
 
-// hashedRekord is the Rekor entry cosign 2 uploads for a signature: the
-// payload's SHA-256, the signature and the certificate.
-func hashedRekord(t testing.TB, payload, sig, certPEM []byte) []byte {
+// SignLegacyWithKey writes a legacy signature of d made with key, as
+// SignLegacy (the package function) does, uploaded to s's log: the
+// annotation carries the hashedrekord entry with a signed entry timestamp,
+// as `cosign sign --key` of cosign 2 with the log left on writes it.
+func (s *TestSigstore) SignLegacyWithKey(t testing.TB, d name.Digest, key *CosignKey) RekorEntry {
 	t.Helper()
-	h := sha256.Sum256(payload)
-	raw, err := json.Marshal(map[string]any{
-		"apiVersion": "0.0.1",
-		"kind":       "hashedrekord",
-		"spec": map[string]any{
-			"data": map[string]any{"hash": map[string]string{"algorithm": "sha256", "value": hex.EncodeToString(h[:])}},
-			"signature": map[string]any{
-				"content":   base64.StdEncoding.EncodeToString(sig),
-				"publicKey": map[string]string{"content": base64.StdEncoding.EncodeToString(certPEM)},
-			},
-		},
-	})
+	payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
 	if err != nil {
-		t.Fatalf("testenv: hashedrekord entry: %v", err)
+		t.Fatalf("testenv: signature payload for %s: %v", d, err)
 	}
-	return raw
+	raw, err := key.signer.SignMessage(bytes.NewReader(payload))
+	if err != nil {
+		t.Fatalf("testenv: sign %s: %v", d, err)
+	}
+	e := s.rekorEntry(t, hashedRekordBody(t, payload, raw, key.PublicPEM), time.Now().Unix(), 2000)
+	sig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(raw), static.WithBundle(cbundle.EntryToBundle(&e.Entry)))
+	if err != nil {
+		t.Fatalf("testenv: signature layer for %s: %v", d, err)
+	}
+	attachLegacy(t, d, sig)
+	return e
 }
 
-// rekorBundle is cosign 2's annotation form of a log entry: the entry body
-// and its coordinates, with a signed entry timestamp by the virtual log.
-func (s *TestSigstore) rekorBundle(t testing.TB, body []byte, integratedTime int64) *cbundle.RekorBundle {
+// SignLegacyWithRekorBundle writes a legacy signature of d made with key
+// whose Rekor bundle annotation is b, whatever it holds: what a hostile
+// registry can serve.
+func SignLegacyWithRekorBundle(t testing.TB, d name.Digest, key *CosignKey, b *cbundle.RekorBundle) {
 	t.Helper()
-	logID, err := s.vs.RekorLogID()
+	payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
 	if err != nil {
-		t.Fatalf("testenv: rekor log id: %v", err)
+		t.Fatalf("testenv: signature payload for %s: %v", d, err)
 	}
-	payload := tlog.RekorPayload{
-		Body:           base64.StdEncoding.EncodeToString(body),
-		IntegratedTime: integratedTime,
-		LogIndex:       legacyLogIndex,
-		LogID:          logID,
-	}
-	set, err := s.vs.RekorSignPayload(payload)
+	raw, err := key.signer.SignMessage(bytes.NewReader(payload))
 	if err != nil {
-		t.Fatalf("testenv: signed entry timestamp: %v", err)
+		t.Fatalf("testenv: sign %s: %v", d, err)
 	}
-	return &cbundle.RekorBundle{
-		SignedEntryTimestamp: set,
-		Payload: cbundle.RekorPayload{
-			Body: payload.Body, IntegratedTime: payload.IntegratedTime, LogIndex: payload.LogIndex, LogID: payload.LogID,
-		},
+	sig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(raw), static.WithBundle(b))
+	if err != nil {
+		t.Fatalf("testenv: signature layer for %s: %v", d, err)
 	}
+	attachLegacy(t, d, sig)
 }

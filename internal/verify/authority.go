@@ -57,7 +57,7 @@ func (c *checkers) run(ctx context.Context, name string, f *fetched) ([]Signer, 
 		}
 		id, idx, err := c.legacy.check(ctx, ls.sig, f.hash)
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("legacy signature %s: %v", ls.layer, err))
+			errs = append(errs, fmt.Sprintf("legacy signature %s%s: %v", ls.layer, ls.tlogNote, err))
 			continue
 		}
 		signers = append(signers, Signer{Authority: name, Format: FormatLegacy, Identity: id, RekorLogIndex: idx})

@@ -125,6 +125,10 @@ type bundleChecker struct {
 	// WithCertificateIdentity per identity for keyless.
 	policy   []sgverify.PolicyOption
 	identity func(*sgverify.VerificationResult) string
+	// requireEntry refuses a bundle without a tlog entry, saying
+	// noEntryHint, before sigstore-go's "not enough verified log entries".
+	requireEntry bool
+	noEntryHint  string
 }
 
 // check verifies b for digest h as an image signature. WithArtifactDigest
@@ -139,6 +143,11 @@ func (c *bundleChecker) check(raw []byte, h v1.Hash) (string, int64, error) {
 	if err != nil {
 		return "", -1, fmt.Errorf("digest %s: %w", h, err)
 	}
+	if c.requireEntry {
+		if entries, err := b.TlogEntries(); err != nil || len(entries) == 0 {
+			return "", -1, fmt.Errorf("%w%s", errNoLogEntry, c.noEntryHint)
+		}
+	}
 	res, err := c.verify(b, h.Algorithm, digest)
 	if err != nil {
 		return "", -1, err
@@ -146,7 +155,7 @@ func (c *bundleChecker) check(raw []byte, h v1.Hash) (string, int64, error) {
 	if err := imageSignature(res); err != nil {
 		return "", -1, err
 	}
-	return c.identity(res), bundleLogIndex(b, res), nil
+	return c.identity(res), bundleLogIndex(b, res, c.requireEntry), nil
 }
 
 // verify checks a bundle's signature over the artifact digest, its signer
@@ -170,9 +179,10 @@ func imageSignature(res *sgverify.VerificationResult) error {
 }
 
 // bundleLogIndex reports the log entry's index when the verification relied
-// on the transparency log.
-func bundleLogIndex(b *sgbundle.Bundle, res *sgverify.VerificationResult) int64 {
-	usedLog := false
+// on the transparency log: when it required a verified entry (logRequired:
+// the verifier has WithTransparencyLog), or took its time from one.
+func bundleLogIndex(b *sgbundle.Bundle, res *sgverify.VerificationResult, logRequired bool) int64 {
+	usedLog := logRequired
 	for _, ts := range res.VerifiedTimestamps {
 		if ts.Type == "Tlog" {
 			usedLog = true

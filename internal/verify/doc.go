@@ -16,6 +16,10 @@
 // The package owns all reason codes (reasons.go), including the ones only the
 // callers' orchestration produces, so that they live in one file.
 //
+// Transparency log modes and the Rekor lookups of mode online are in
+// tlog.go and rekor.go; Rekor is the one server besides the registry the
+// package talks to, and only in that mode.
+//
 // It reads only policy.Policy (never an API object) and reaches the registry
 // only through the Registry interface. It must not import Kubernetes
 // packages, the cache, the gate, the admission webhook or test fixtures.

@@ -87,6 +87,8 @@ type legacySignature struct {
 	layer string
 	sig   oci.Signature
 	err   error
+	// tlogNote says what tlog mode online found in Rekor for it.
+	tlogNote string
 }
 
 // bundleSignature is one Sigstore bundle referrer's JSON, checked to parse;
@@ -110,6 +112,9 @@ type fetched struct {
 	// other format's signatures are still used.
 	legacyErr error
 	bundleErr error
+	// rekorErr joins the Rekor lookups (tlog mode online) that failed
+	// transiently.
+	rekorErr error
 }
 
 func (f *fetched) counts() signatureCounts {

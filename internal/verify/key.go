@@ -20,13 +20,17 @@ import (
 
 // newKeyCheckers verifies signatures made with one public key.
 //
-// Transparency log: a key authority is checked without the log, whatever
-// the policy's tlog mode. The compiled KeyAuthority carries no Rekor public
-// key (only keyless authorities have a trusted root), so a log entry in the
-// signature could not be verified offline, and a key, unlike a Fulcio
-// certificate, needs no log timestamp to be valid. Signer.RekorLogIndex is
-// therefore -1 for keys. Giving key authorities a Rekor key in the policy
-// would let offline mode require the entry; see the package report.
+// Transparency log, by key.tlog (the policy's tlog mode governs keyless
+// authorities only):
+//   - optional (the default): the log is not looked at, so keys that sign
+//     without uploading to Rekor keep verifying; a key, unlike a Fulcio
+//     certificate, needs no log timestamp to be valid. Signer.RekorLogIndex
+//     is -1.
+//   - required: a signature counts only with a Rekor entry for exactly that
+//     signature and key, whose signed entry timestamp (or, in a bundle,
+//     inclusion proof) verifies offline against the Rekor keys of the
+//     authority's trusted root; nothing else of that root is trusted.
+//     Never looked up online.
 func newKeyCheckers(k *policy.KeyAuthority) (*checkers, error) {
 	if k.PublicKey == nil {
 		return nil, errors.New("key authority without a public key")
@@ -45,27 +49,56 @@ func newKeyCheckers(k *policy.KeyAuthority) (*checkers, error) {
 		return nil, err
 	}
 	identity := "key " + fp
-	material := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+	var material root.TrustedMaterial = root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
 		return root.NewExpiringKey(bundleVerifier, time.Time{}, time.Time{}), nil
 	})
 	// WithNoObserverTimestamps must be the only verifier option: a key
 	// signature needs no timestamp, and sigstore-go refuses the combination.
-	sgv, err := sgverify.NewVerifier(material, sgverify.WithNoObserverTimestamps())
+	verifierOpts := []sgverify.VerifierOption{sgverify.WithNoObserverTimestamps()}
+	legacyOpts := cosign.CheckOpts{SigVerifier: legacyVerifier, IgnoreTlog: true, Offline: true}
+	if k.TLogRequired {
+		if k.TrustedRoot == nil {
+			return nil, errors.New("key authority with tlog required but no trusted root")
+		}
+		logs := rekorLogsOnly{TrustedMaterial: material, logs: k.TrustedRoot.RekorLogs()}
+		material = logs
+		// The key has no validity window: the current time does.
+		verifierOpts = []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithCurrentTime()}
+		legacyOpts.IgnoreTlog = false
+		legacyOpts.TrustedMaterial = logs
+	}
+	sgv, err := sgverify.NewVerifier(material, verifierOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("bundle verifier: %w", err)
 	}
+	hint := "; key.tlog required needs one: sign with upload to Rekor, or set key.tlog optional"
 	return &checkers{
 		legacy: &legacyChecker{
-			opts:     cosign.CheckOpts{SigVerifier: legacyVerifier, IgnoreTlog: true, Offline: true},
-			identity: func(oci.Signature) string { return identity },
+			opts:         legacyOpts,
+			identity:     func(oci.Signature) string { return identity },
+			requireEntry: k.TLogRequired,
+			noEntryHint:  hint,
 		},
 		bundle: &bundleChecker{
-			verifier: sgv,
-			policy:   []sgverify.PolicyOption{sgverify.WithKey()},
-			identity: func(*sgverify.VerificationResult) string { return identity },
+			verifier:     sgv,
+			policy:       []sgverify.PolicyOption{sgverify.WithKey()},
+			identity:     func(*sgverify.VerificationResult) string { return identity },
+			requireEntry: k.TLogRequired,
+			noEntryHint:  hint,
 		},
 	}, nil
 }
+
+// rekorLogsOnly is a key's trusted material plus the Rekor logs of a
+// trusted root, and nothing else of it: a key authority must not start
+// trusting the root's Fulcio certificates.
+type rekorLogsOnly struct {
+	root.TrustedMaterial
+	logs map[string]*root.TransparencyLog
+}
+
+// RekorLogs implements root.TrustedMaterial.
+func (m rekorLogsOnly) RekorLogs() map[string]*root.TransparencyLog { return m.logs }
 
 // keyFingerprint is "sha256:<hex>" of the DER (PKIX) public key, the form
 // Signer.Identity records for keys.

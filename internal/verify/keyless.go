@@ -15,15 +15,14 @@ import (
 // (issuer, subject and Fulcio extensions) matches one of the authority's
 // identities, chaining to its trusted root.
 //
-// Transparency log, by policy mode:
-//   - offline (and online, see below): a log entry must verify offline
-//     against the trusted root's Rekor keys (SET / inclusion proof in the
-//     signature), and its integrated time (or an RFC 3161 timestamp) must fall
-//     within the short-lived certificate's validity.
+// Transparency log, by policy mode (tlog.go says what each requires):
+//   - offline and online: a log entry must verify offline against the
+//     trusted root's Rekor keys (SET / inclusion proof in the signature, or
+//     for online an entry Verify looked up before and attached to the
+//     signature), and its integrated time (or an RFC 3161 timestamp) must
+//     fall within the short-lived certificate's validity.
 //   - ignore: no log entry is required; a short-lived certificate then
 //     needs an RFC 3161 timestamp from a timestamp authority of the root.
-//   - online is verified as offline: imagegate does not query Rekor (no
-//     network beyond the registry in the verification path).
 //
 // Certificate transparency: an embedded SCT is required when the trusted
 // root lists CT logs, and not otherwise, so the root decides.
@@ -59,8 +58,13 @@ func newKeylessCheckers(k *policy.KeylessAuthority, tlog policy.TLogMode) (*chec
 			},
 			certIdentities: ids,
 			identity:       certIdentity,
+			requireEntry:   tlog != policy.TLogIgnore,
+			noEntryHint:    noEntryHint(tlog, true),
 		},
-		bundle: &bundleChecker{verifier: sgv, policy: policyOpts, identity: summaryIdentity},
+		bundle: &bundleChecker{
+			verifier: sgv, policy: policyOpts, identity: summaryIdentity,
+			requireEntry: tlog != policy.TLogIgnore, noEntryHint: noEntryHint(tlog, false),
+		},
 	}, nil
 }
 

@@ -86,6 +86,10 @@ type legacyChecker struct {
 	// identity's extensions with its own issuer and subject.
 	certIdentities sgverify.CertificateIdentities
 	identity       func(oci.Signature) string
+	// requireEntry refuses a signature without a Rekor entry, saying
+	// noEntryHint.
+	requireEntry bool
+	noEntryHint  string
 }
 
 // check verifies one signature for d. The ClaimVerifier is what binds the
@@ -93,6 +97,12 @@ type legacyChecker struct {
 // when set, and SimpleClaimVerifier compares the payload's
 // critical.image.docker-manifest-digest with d.
 func (c *legacyChecker) check(ctx context.Context, sig oci.Signature, h v1.Hash) (string, int64, error) {
+	if err := checkLegacyEntry(sig, c.requireEntry); err != nil {
+		if errors.Is(err, errNoLogEntry) {
+			return "", -1, fmt.Errorf("%w%s", err, c.noEntryHint)
+		}
+		return "", -1, err
+	}
 	co := c.opts
 	co.ClaimVerifier = cosign.SimpleClaimVerifier
 	bundleVerified, err := cosign.VerifyImageSignature(ctx, sig, h, &co)

@@ -177,7 +177,7 @@ func TestPublicGoodNpmProvenance(t *testing.T) {
 			if got := summaryIdentity(res); got != githubIssuer+" "+npmWorkflow {
 				t.Errorf("identity %q", got)
 			}
-			if idx := bundleLogIndex(b, res); idx != 31821305 {
+			if idx := bundleLogIndex(b, res, true); idx != 31821305 {
 				t.Errorf("log index %d, want the entry's 31821305", idx)
 			}
 			if err := imageSignature(res); err == nil || !strings.Contains(err.Error(), `attestation with predicate "https://slsa.dev/provenance/v1"`) {

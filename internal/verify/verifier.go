@@ -24,10 +24,12 @@ type Registry interface {
 }
 
 // Verifier verifies image digests under compiled policies. It is safe for
-// concurrent use and keeps no per-image state: caching and coalescing are
-// internal/cache's.
+// concurrent use and keeps no per-image state: caching and coalescing of
+// outcomes are internal/cache's. It keeps only the Rekor entries tlog mode
+// online looked up, by signature (rekor.go).
 type Verifier struct {
 	reg      Registry
+	rekor    *rekor
 	now      func() time.Time
 	maxBytes int64
 }
@@ -56,8 +58,16 @@ func New(reg Registry, opts ...Option) *Verifier {
 	for _, o := range opts {
 		o(v)
 	}
+	v.rekor = newRekor()
 	return v
 }
+
+// RekorRequests returns how many HTTP requests Rekor lookups have sent.
+func (v *Verifier) RekorRequests() int64 { return v.rekor.requests.Load() }
+
+// RekorCacheEntries returns how many Rekor lookups are cached (at most
+// MaxRekorCacheEntries).
+func (v *Verifier) RekorCacheEntries() int { return v.rekor.cacheLen() }
 
 // Verify checks the signatures of the image at d under p. It never returns
 // Exception (that is the caller's) and never an error: transient trouble is
@@ -90,13 +100,16 @@ func (v *Verifier) verify(ctx context.Context, d name.Digest, p *policy.Policy) 
 		if out, over := overLimit(f, budget); over {
 			return out
 		}
+		if needsLookup(p) {
+			v.lookupEntries(ctx, p, f)
+		}
 	}
 	results := checkAll(ctx, p, f)
 	out := Outcome{Authorities: results}
 	needed := max(p.Require.Needed(len(p.Authorities)), 1)
 	out.Result, out.Reason, out.Message = decision(results, needed, f.counts())
 	if out.Result != ResultVerified {
-		return withFetchError(ctx, out, f)
+		return withRekorError(withFetchError(ctx, out, f), f)
 	}
 	out.Signers = signersOf(results)
 	if p.Pullability.Enabled {
@@ -142,6 +155,17 @@ func withFetchError(ctx context.Context, out Outcome, f *fetched) Outcome {
 	default:
 		out.Message = withHint(fmt.Sprintf("the registry refused the signature lookup: %v", err), hint)
 	}
+	return out
+}
+
+// withRekorError turns a denial into Unavailable when a Rekor lookup failed
+// transiently: the entry it would have found might have verified.
+func withRekorError(out Outcome, f *fetched) Outcome {
+	if f.rekorErr == nil || out.Result != ResultDenied || out.Reason == ReasonInvalidPolicy || out.Reason == ReasonStaticFail {
+		return out
+	}
+	out.Result, out.Reason = ResultUnavailable, ReasonUnavailable
+	out.Message = fmt.Sprintf("transparency log unavailable while looking up signatures' entries (tlog mode online), retry later: %v", f.rekorErr)
 	return out
 }
 

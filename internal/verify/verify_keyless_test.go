@@ -26,7 +26,7 @@ func TestVerifyKeylessBundle(t *testing.T) {
 		reason verify.Reason
 	}{
 		{"right identity", policy.Identity{Issuer: issuer, Subject: subject}, policy.TLogOffline, verify.ResultVerified, verify.ReasonVerified},
-		{"right identity, tlog online checked offline", policy.Identity{Issuer: issuer, Subject: subject}, policy.TLogOnline, verify.ResultVerified, verify.ReasonVerified},
+		{"right identity, tlog online, entry in the bundle (no lookup)", policy.Identity{Issuer: issuer, Subject: subject}, policy.TLogOnline, verify.ResultVerified, verify.ReasonVerified},
 		{"right identity, tlog ignored (RFC 3161 timestamp)", policy.Identity{Issuer: issuer, Subject: subject}, policy.TLogIgnore, verify.ResultVerified, verify.ReasonVerified},
 		{"wrong subject", policy.Identity{Issuer: issuer, Subject: "intruder@example.com"}, policy.TLogOffline, verify.ResultDenied, verify.ReasonNoMatchingSignature},
 		{"wrong issuer", policy.Identity{Issuer: "https://other.example", Subject: subject}, policy.TLogOffline, verify.ResultDenied, verify.ReasonNoMatchingSignature},
