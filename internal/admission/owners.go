@@ -1,72 +1,176 @@
 package admission
 
 import (
-	"context"
-	"fmt"
+	"strings"
+	"unique"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/imagegate/imagegate/internal/policy"
 )
 
-// CacheOwners reads controllers from the manager's informer cache, which
-// CacheOptions slims to names, UIDs and template images (containers' and
-// image volumes'): the webhook watches every ReplicaSet, Job, StatefulSet,
-// DaemonSet, ReplicationController, Deployment and CronJob of the
-// cluster, and keeping whole objects would cost far more memory than it
-// needs.
-type CacheOwners struct {
-	Reader client.Reader // the manager's cache
+// Owner is what the webhook keeps of a controller to approve its
+// children: its UID and the images of its pod template, as child approval
+// compares them.
+type Owner struct {
+	UID    string
+	Images []ImageKey
 }
 
-// Owner implements OwnerReader.
-func (o CacheOwners) Owner(ctx context.Context, kind schema.GroupKind, namespace, name string) (Owner, bool, error) {
-	obj, ok := newOwnerObject(kind)
-	if !ok {
-		return Owner{}, false, nil
-	}
-	if err := o.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj); err != nil {
-		if apierrors.IsNotFound(err) {
-			return Owner{}, false, nil
+// holds reports whether the template holds img.
+func (o Owner) holds(img policy.Image) bool {
+	for _, k := range o.Images {
+		if k.matches(img) {
+			return true
 		}
-		return Owner{}, false, fmt.Errorf("reading %s %s/%s from the cache: %w", kind.Kind, namespace, name, err)
 	}
-	tmpl := templateOf(obj)
-	if tmpl == nil {
-		return Owner{}, false, nil
-	}
-	return Owner{UID: string(obj.GetUID()), Images: templateImages(&tmpl.Spec)}, true, nil
+	return false
 }
 
-// ownerKinds are the kinds the webhook keeps in its cache to approve
-// children: the controllers of Pods, ReplicaSets and Jobs.
-func ownerKinds() []client.Object {
-	return []client.Object{&appsv1.ReplicaSet{}, &batchv1.Job{}, &appsv1.StatefulSet{}, &appsv1.DaemonSet{},
-		&corev1.ReplicationController{}, &appsv1.Deployment{}, &batchv1.CronJob{}}
+// ImageKey is an image as child approval compares it (sameImage): the
+// canonical repository and the digest, or the tag when there is no digest.
+// It is interned: the ten old ReplicaSets a Deployment keeps, and its
+// Pods, name the same few images, and the bytes of each distinct key are
+// held once however many owners hold it (unique drops a key once no owner
+// holds it any more).
+type ImageKey struct {
+	h unique.Handle[string]
 }
 
-func newOwnerObject(kind schema.GroupKind) (client.Object, bool) {
-	switch (groupKind{Group: kind.Group, Kind: kind.Kind}) {
-	case kindReplicaSet:
-		return &appsv1.ReplicaSet{}, true
-	case kindJob:
-		return &batchv1.Job{}, true
-	case kindStatefulSet:
-		return &appsv1.StatefulSet{}, true
-	case kindDaemonSet:
-		return &appsv1.DaemonSet{}, true
-	case kindReplicationController:
-		return &corev1.ReplicationController{}, true
-	case kindDeployment:
-		return &appsv1.Deployment{}, true
-	case kindCronJob:
-		return &batchv1.CronJob{}, true
+// Separators of a key: the digest outranks the tag, as in sameImage.
+const (
+	keyDigest = '@'
+	keyTag    = ':'
+)
+
+// KeyOf returns the key of a parsed image.
+func KeyOf(img policy.Image) ImageKey {
+	sep, rest := keyPart(img)
+	return ImageKey{h: unique.Make(img.Repository + string(sep) + rest)}
+}
+
+func keyPart(img policy.Image) (byte, string) {
+	if img.Digest != "" {
+		return keyDigest, img.Digest
 	}
-	return nil, false
+	return keyTag, img.Tag
+}
+
+// String is the key's text, repository@digest or repository:tag.
+func (k ImageKey) String() string { return k.h.Value() }
+
+// matches reports whether img has key k; it is k.String() ==
+// KeyOf(img).String() without building the second string, so that
+// approving a child allocates nothing.
+func (k ImageKey) matches(img policy.Image) bool {
+	s := k.h.Value()
+	sep, rest := keyPart(img)
+	n := len(img.Repository)
+	return len(s) == n+1+len(rest) && s[:n] == img.Repository && s[n] == sep && s[n+1:] == rest
+}
+
+// ownerEntry is what the owner index stores per controller, in place of
+// the object: the transform of each informer turns every object it
+// receives into one. About 150 bytes plus the name and UID
+// (TestOwnerEntryHoldsOnlyWhatChildApprovalReads), where the informer
+// cache held the decoded object (~4 KiB of RSS per ReplicaSet, slimmed).
+type ownerEntry struct {
+	key    string // namespace/name, the informer store's key
+	uid    string
+	images []ImageKey
+}
+
+// GetObjectMeta lets the informer's key function (cache.MetaNamespaceKeyFunc)
+// read the entry's namespace and name.
+func (e *ownerEntry) GetObjectMeta() metav1.Object {
+	ns, name, _ := strings.Cut(e.key, "/")
+	return &metav1.ObjectMeta{Namespace: ns, Name: name}
+}
+
+// compactOwner is the transform of the owner informers. It is idempotent
+// (client-go may hand it an entry again) and passes through what it does
+// not know (tombstones carry entries already).
+func compactOwner(maxImages int) func(any) (any, error) {
+	return func(obj any) (any, error) {
+		if _, ok := obj.(*ownerEntry); ok {
+			return obj, nil
+		}
+		m, ok := obj.(metav1.Object)
+		if !ok {
+			return obj, nil
+		}
+		e := &ownerEntry{key: m.GetNamespace() + "/" + m.GetName(), uid: strings.Clone(string(m.GetUID()))}
+		if tmpl := templateOf(obj); tmpl != nil {
+			e.images = templateKeys(&tmpl.Spec, maxImages)
+		}
+		return e, nil
+	}
+}
+
+// templateKeys returns the distinct keys of a template's images. An
+// image that does not parse gets no key: a child naming it is judged by
+// the next steps (and denied as an invalid reference). A template naming
+// more than maxImages distinct images keeps none: the webhook denied it
+// unjudged (--max-images-per-object), so it approves no child, and no
+// owner costs the index more than maxImages keys.
+func templateKeys(p *corev1.PodSpec, maxImages int) []ImageKey {
+	refs := templateImages(p)
+	if len(refs) == 0 {
+		return nil
+	}
+	keys := make([]ImageKey, 0, min(len(refs), maxImages+1))
+	for _, ref := range refs {
+		img, err := policy.ParseImage(ref)
+		if err != nil {
+			continue
+		}
+		k := KeyOf(img)
+		if !containsKey(keys, k) {
+			if len(keys) == maxImages {
+				return nil
+			}
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return keys[:len(keys):len(keys)]
+}
+
+func containsKey(keys []ImageKey, k ImageKey) bool {
+	for _, have := range keys {
+		if have == k {
+			return true
+		}
+	}
+	return false
+}
+
+// ownerKind is a controller kind the webhook indexes, with the list type
+// its informer lists.
+type ownerKindInfo struct {
+	gk   groupKind
+	obj  client.Object
+	list func() client.ObjectList
+}
+
+// ownerKinds are the kinds the webhook indexes to approve children: the
+// controllers of Pods, ReplicaSets and Jobs.
+func ownerKinds() []ownerKindInfo {
+	return []ownerKindInfo{
+		{kindReplicaSet, &appsv1.ReplicaSet{}, func() client.ObjectList { return &appsv1.ReplicaSetList{} }},
+		{kindJob, &batchv1.Job{}, func() client.ObjectList { return &batchv1.JobList{} }},
+		{kindStatefulSet, &appsv1.StatefulSet{}, func() client.ObjectList { return &appsv1.StatefulSetList{} }},
+		{kindDaemonSet, &appsv1.DaemonSet{}, func() client.ObjectList { return &appsv1.DaemonSetList{} }},
+		{kindReplicationController, &corev1.ReplicationController{}, func() client.ObjectList { return &corev1.ReplicationControllerList{} }},
+		{kindDeployment, &appsv1.Deployment{}, func() client.ObjectList { return &appsv1.DeploymentList{} }},
+		{kindCronJob, &batchv1.CronJob{}, func() client.ObjectList { return &batchv1.CronJobList{} }},
+	}
 }
 
 // templateOf returns the pod template of a controller; nil for other
@@ -106,72 +210,6 @@ func templateImages(p *corev1.PodSpec) []string {
 	for _, v := range p.Volumes {
 		if v.Image != nil {
 			out = append(out, v.Image.Reference)
-		}
-	}
-	return out
-}
-
-// slimOwner is the cache transform of the owner kinds: it keeps what the
-// child step reads (name, namespace, UID, resourceVersion, the name and
-// image of each template container, and the name and reference of each
-// image volume) and drops the rest before the object is stored. What it
-// drops, templateImages cannot see: a field naming an image that is not
-// kept here would make children holding it verified instead of admitted
-// as children, so the two change together (TestSlimOwnerKeepsEveryTemplateImage).
-func slimOwner(obj any) (any, error) {
-	tmpl := templateOf(obj)
-	if tmpl == nil {
-		return obj, nil // a tombstone or a kind without template: keep as is
-	}
-	slim := corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-		InitContainers: slimContainers(tmpl.Spec.InitContainers),
-		Containers:     slimContainers(tmpl.Spec.Containers),
-		Volumes:        slimImageVolumes(tmpl.Spec.Volumes),
-	}}
-	m, ok := obj.(metav1.Object)
-	if !ok {
-		return obj, nil
-	}
-	meta := metav1.ObjectMeta{Name: m.GetName(), Namespace: m.GetNamespace(), UID: m.GetUID(), ResourceVersion: m.GetResourceVersion()}
-	switch o := obj.(type) {
-	case *appsv1.ReplicaSet:
-		return &appsv1.ReplicaSet{TypeMeta: o.TypeMeta, ObjectMeta: meta, Spec: appsv1.ReplicaSetSpec{Template: slim}}, nil
-	case *batchv1.Job:
-		return &batchv1.Job{TypeMeta: o.TypeMeta, ObjectMeta: meta, Spec: batchv1.JobSpec{Template: slim}}, nil
-	case *appsv1.StatefulSet:
-		return &appsv1.StatefulSet{TypeMeta: o.TypeMeta, ObjectMeta: meta, Spec: appsv1.StatefulSetSpec{Template: slim}}, nil
-	case *appsv1.DaemonSet:
-		return &appsv1.DaemonSet{TypeMeta: o.TypeMeta, ObjectMeta: meta, Spec: appsv1.DaemonSetSpec{Template: slim}}, nil
-	case *corev1.ReplicationController:
-		return &corev1.ReplicationController{TypeMeta: o.TypeMeta, ObjectMeta: meta, Spec: corev1.ReplicationControllerSpec{Template: &slim}}, nil
-	case *appsv1.Deployment:
-		return &appsv1.Deployment{TypeMeta: o.TypeMeta, ObjectMeta: meta, Spec: appsv1.DeploymentSpec{Template: slim}}, nil
-	case *batchv1.CronJob:
-		return &batchv1.CronJob{TypeMeta: o.TypeMeta, ObjectMeta: meta, Spec: batchv1.CronJobSpec{
-			JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: slim}}}}, nil
-	}
-	return obj, nil
-}
-
-func slimContainers(cs []corev1.Container) []corev1.Container {
-	if len(cs) == 0 {
-		return nil
-	}
-	out := make([]corev1.Container, len(cs))
-	for i, c := range cs {
-		out[i] = corev1.Container{Name: c.Name, Image: c.Image}
-	}
-	return out
-}
-
-// slimImageVolumes keeps the volumes with an image source, by name and
-// reference.
-func slimImageVolumes(vs []corev1.Volume) []corev1.Volume {
-	var out []corev1.Volume
-	for _, v := range vs {
-		if v.Image != nil {
-			out = append(out, corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{
-				Image: &corev1.ImageVolumeSource{Reference: v.Image.Reference}}})
 		}
 	}
 	return out
