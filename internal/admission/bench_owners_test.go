@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -89,12 +90,30 @@ func measureOwnerIndex(b *testing.B, c client.WithWatch, n int) (int64, time.Dur
 		b.Fatalf("the index holds %d owners, want %d", got, n)
 	}
 	after := heapAlloc()
+	if path := os.Getenv(benchHeapProfileEnv); path != "" {
+		writeHeapProfile(b, fmt.Sprintf("%s.%d", path, n))
+	}
 	if got := idx.Len(); got != n { // keeps idx alive past the measurement
 		b.Fatalf("the index holds %d owners, want %d", got, n)
 	}
 	cancel()
 	<-done
 	return int64(after) - int64(before), synced
+}
+
+// benchHeapProfileEnv, when set to PATH, has BenchmarkOwnerIndexHeap
+// write the heap profile of each step to PATH.N with the index live.
+const benchHeapProfileEnv = "IMAGEGATE_BENCH_HEAPPROFILE"
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func ownerSteps(s string, def []int) ([]int, error) {

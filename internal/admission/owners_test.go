@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"maps"
+	"slices"
 	"testing"
+	"unique"
 	"unsafe"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -81,8 +84,8 @@ func TestOwnerEntryHoldsOnlyWhatChildApprovalReads(t *testing.T) {
 	if want := []string{"key string", "uid string", "images []admission.ImageKey"}; !reflect.DeepEqual(fields, want) {
 		t.Fatalf("ownerEntry fields %q, want %q", fields, want)
 	}
-	if s := unsafe.Sizeof(ImageKey{}); s != unsafe.Sizeof(uintptr(0)) {
-		t.Fatalf("an image key is %d bytes, want one pointer", s)
+	if s := unsafe.Sizeof(ImageKey{}); s != 56 {
+		t.Fatalf("an image key is %d bytes, want 56: two interned strings, a sha256 sum, its form", s)
 	}
 
 	const owners = 1000
@@ -101,21 +104,34 @@ func TestOwnerEntryHoldsOnlyWhatChildApprovalReads(t *testing.T) {
 	if len(first.images) != 2 || cap(first.images) != 2 {
 		t.Fatalf("%d keys (capacity %d) for 2 distinct images, want 2 (2)", len(first.images), cap(first.images))
 	}
-	distinctBytes := map[*byte]int{}
+	strs := map[*byte]string{} // the bytes of every interned string the owners hold
 	for _, e := range entries {
 		for i, k := range e.images {
 			if k != first.images[i] {
 				t.Fatalf("owner %s holds key %q apart from owner %s's", e.key, k, first.key)
 			}
-			distinctBytes[unsafe.StringData(k.String())] = len(k.String())
+			for _, h := range []unique.Handle[string]{k.repo, k.rest} {
+				if h != (unique.Handle[string]{}) {
+					strs[unsafe.StringData(h.Value())] = h.Value()
+				}
+			}
 		}
 	}
-	if len(distinctBytes) != 2 {
-		t.Fatalf("%d owners hold %d copies of their 2 image keys, want 2", owners, len(distinctBytes))
+	want := map[string]bool{"registry.example/team/web": true, "docker.io/library/nginx": true, "1.27": true}
+	if len(strs) != len(want) {
+		t.Fatalf("%d owners hold %d interned strings %q, want the %d of %v once", owners, len(strs), slices.Collect(maps.Values(strs)), len(want), want)
 	}
-	// Per owner: the entry, its key and UID bytes and 2 key pointers.
+	for _, s := range strs {
+		if !want[s] {
+			t.Fatalf("interned %q", s)
+		}
+	}
+	if first.images[0].form != formSHA256 || first.images[0].rest != (unique.Handle[string]{}) {
+		t.Fatalf("a sha256 digest is not held as its sum: %+v", first.images[0])
+	}
+	// Per owner: the entry, its key and UID bytes, and 2 keys.
 	perOwner := int(unsafe.Sizeof(ownerEntry{})) + len(first.key) + len(first.uid) + cap(first.images)*int(unsafe.Sizeof(ImageKey{}))
-	if perOwner != 56+len("apps/web-0")+36+16 {
+	if perOwner != 56+len("apps/web-0")+36+2*56 {
 		t.Fatalf("%d bytes per owner", perOwner)
 	}
 }
@@ -173,6 +189,7 @@ func TestImageKeyComparesAsSameImage(t *testing.T) { // not parallel: AllocsPerR
 		"registry.example/team/web:v1@" + webDigest, "registry.example/team/web:v9@" + webDigest, "registry.example/team/web@" + webNewDigest,
 		"registry.example:5000/team/web:v1", "registry.example:5000/team/web@" + webDigest, "REGISTRY.example/team/web:v1",
 		"registry.example/team/we:b", "registry.example/team/web-v1:latest",
+		"registry.example/team/web@sha512:" + strings.Repeat("ab", 64), "registry.example/team/web@sha512:" + strings.Repeat("cd", 64),
 	}
 	imgs := make([]policy.Image, len(refs))
 	for i, r := range refs {
@@ -188,6 +205,16 @@ func TestImageKeyComparesAsSameImage(t *testing.T) { // not parallel: AllocsPerR
 			if same, keyed, matched := sameImage(a, b), ka == KeyOf(b), ka.matches(b); same != keyed || same != matched {
 				t.Errorf("%s vs %s: sameImage %t, same key %t, matches %t", refs[i], refs[j], same, keyed, matched)
 			}
+		}
+	}
+	// A digest spelled otherwise than lower-case sha256 hex is compared
+	// as its string, never decoded into another digest's sum.
+	upper := policy.Image{Repository: "registry.example/team/web", Digest: strings.ToUpper(webDigest[:7]) + strings.ToUpper(webDigest[7:])}
+	upperHex := policy.Image{Repository: upper.Repository, Digest: "sha256:" + strings.ToUpper(webDigest[7:])}
+	lower := policy.Image{Repository: upper.Repository, Digest: webDigest}
+	for _, img := range []policy.Image{upper, upperHex} {
+		if k := KeyOf(img); k.form != formDigest || !k.matches(img) || k.matches(lower) || KeyOf(lower).matches(img) || k.String() != img.Repository+"@"+img.Digest {
+			t.Errorf("%s: key %+v", img.Digest, k)
 		}
 	}
 	o := Owner{UID: "u", Images: []ImageKey{KeyOf(imgs[0]), KeyOf(imgs[7])}}
