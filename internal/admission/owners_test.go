@@ -2,10 +2,10 @@ package admission
 
 import (
 	"fmt"
-	"reflect"
-	"strings"
 	"maps"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"unique"
 	"unsafe"
