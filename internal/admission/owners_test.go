@@ -157,24 +157,38 @@ func decodeReplicaSet(t testing.TB, name string, images []string) *appsv1.Replic
 }
 
 // TestTemplateKeysCap: an owner keeps at most --max-images-per-object
-// keys; a template naming more distinct images (which the webhook denied
-// unjudged) keeps none, so it approves no child and costs the index no
-// more than the cap.
+// keys; a template naming more distinct references (which the webhook
+// denied unjudged, counting them the same way) keeps none, so it approves
+// no child and costs the index no more than the cap. Repeats count once,
+// a reference that does not parse gets no key, and two spellings of one
+// image share one.
 func TestTemplateKeysCap(t *testing.T) {
 	t.Parallel()
 	const maxImages = 4
-	images := func(n int) []string {
+	distinct := func(n int) []string {
 		out := make([]string, 0, 2*n)
 		for i := range n {
 			ref := fmt.Sprintf("registry.example/team/app%d:v1", i)
-			out = append(out, ref, ref) // a repeated image counts once
+			out = append(out, ref, ref)
 		}
-		return append(out, "Not A Reference") // nor does one that does not parse
+		return out
 	}
-	for _, tc := range []struct{ distinct, want int }{{0, 0}, {1, 1}, {maxImages, maxImages}, {maxImages + 1, 0}, {1000, 0}} {
-		keys := templateKeys(&corev1.PodSpec{Containers: containersOf(images(tc.distinct))}, maxImages)
+	for name, tc := range map[string]struct {
+		refs []string
+		want int
+	}{
+		"none":                    {nil, 0},
+		"one, repeated":           {distinct(1), 1},
+		"the cap":                 {distinct(maxImages), maxImages},
+		"one over":                {distinct(maxImages + 1), 0},
+		"a thousand":              {distinct(1000), 0},
+		"20,000 repeats of three": {slices.Repeat([]string{"a:1", "b:1", "c:1"}, 20000/3), 3},
+		"unparsable":              {[]string{"Not A Reference", "registry.example/team/app:v1"}, 1},
+		"two spellings":           {[]string{"nginx", "docker.io/library/nginx:latest", "index.docker.io/library/nginx"}, 1},
+	} {
+		keys := templateKeys(&corev1.PodSpec{Containers: containersOf(tc.refs)}, maxImages)
 		if len(keys) != tc.want || cap(keys) != tc.want {
-			t.Errorf("%d distinct images: %d keys (capacity %d), want %d", tc.distinct, len(keys), cap(keys), tc.want)
+			t.Errorf("%s: %d keys (capacity %d), want %d", name, len(keys), cap(keys), tc.want)
 		}
 	}
 }
