@@ -13,9 +13,10 @@ import (
 // in its pod template: a ReplicaSet's Pods, a Deployment's ReplicaSets, a
 // CronJob's Jobs. The owner was admitted with that template, so its
 // children need no registry request. The owner is read from the owner
-// index (owner_index.go), images compared as sameImage does, and must carry the UID of the controller reference, so a Pod
-// cannot borrow the approval of another object of the same name. An owner
-// the cache does not hold yet is not an error: the next steps decide.
+// index (owner_index.go), its images compared as sameImage compares them,
+// and it must carry the UID of the controller reference, so a Pod cannot
+// borrow the approval of another object of the same name. An owner the
+// index does not hold yet is not an error: the next steps decide.
 func stepChild(ctx context.Context, d *deps, r *request, c *imageCheck) (verdict, bool) {
 	if r.Operation != opCreate || len(r.info.owners) == 0 || d.owners == nil {
 		return verdict{}, false
