@@ -45,6 +45,7 @@ type webhookFlags struct {
 	timeout          time.Duration
 	maxImages        int
 	policyResync     time.Duration
+	pprofAddr        string
 	certs            certFlags
 }
 
@@ -66,6 +67,7 @@ func parseWebhookFlags(args []string, stderr io.Writer) (webhookFlags, error) {
 	fs.DurationVar(&f.timeout, "timeout", admission.DefaultTimeout, "overall deadline of one admission request (below the webhook's timeoutSeconds, 10s)")
 	fs.IntVar(&f.maxImages, "max-images-per-object", admission.DefaultMaxImagesPerObject, "distinct images one object may name; an object naming more is denied (TooManyImages) with none of them checked")
 	fs.DurationVar(&f.policyResync, "policy-resync", admission.DefaultPolicyResync, "recompile policies this often (picks up keys rotated in Secrets)")
+	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "address of Go's /debug/pprof/ endpoints, for profiling (0 disables them; they show memory and goroutines: bind to 127.0.0.1 only)")
 	f.certs.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -168,6 +170,7 @@ func startWebhook(ctx context.Context, f webhookFlags, audit io.Writer, log *slo
 		Cache:                  cacheOpts,
 		Metrics:                metricsserver.Options{BindAddress: f.common.metricsAddr},
 		HealthProbeBindAddress: f.common.probeAddr,
+		PprofBindAddress:       f.pprofAddr,
 		WebhookServer:          webhook.NewServer(webhook.Options{Host: f.host, Port: f.port, CertDir: f.certDir}),
 	})
 	if err != nil {

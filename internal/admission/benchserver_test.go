@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,7 +28,10 @@ const BenchDirEnv = "IMAGEGATE_BENCH_DIR"
 // creates the ClusterTrustPolicy covering registry.example/team/** and the
 // ImageVerification records of the bench bodies' digests (so that the
 // recorded-digest paths need no registry), writes DIR/ready, and blocks
-// until DIR/stop exists. docs/benchmarks.md shows the whole run.
+// until DIR/stop exists. Meanwhile, writing a count N to DIR/replicasets
+// has it create ReplicaSets (benchReplicaSet) in kube-system until there
+// are N, then write N to DIR/replicasets-ready: the owners a webhook under
+// measurement indexes. docs/benchmarks.md shows the whole run.
 func TestBenchServer(t *testing.T) {
 	dir := os.Getenv(BenchDirEnv)
 	if dir == "" {
@@ -60,9 +65,21 @@ func TestBenchServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("control plane ready; kubeconfig %s; touch %s to stop", filepath.Join(dir, "kubeconfig"), filepath.Join(dir, "stop"))
+	have := 0
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "stop")); !errors.Is(err, os.ErrNotExist) {
 			return
+		}
+		if want := benchReplicaSetsWanted(dir); want > have {
+			start := time.Now()
+			if err := createReplicaSets(t.Context(), cl.c, "kube-system", have, want); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d ReplicaSets in kube-system (%d created in %s)", want, want-have, time.Since(start).Round(time.Second))
+			have = want
+			if err := os.WriteFile(filepath.Join(dir, "replicasets-ready"), []byte(strconv.Itoa(have)+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 		select {
 		case <-t.Context().Done():
@@ -70,6 +87,19 @@ func TestBenchServer(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// benchReplicaSetsWanted reads DIR/replicasets; 0 when absent.
+func benchReplicaSetsWanted(dir string) int {
+	b, err := os.ReadFile(filepath.Join(dir, "replicasets"))
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // writeKubeconfig writes the control plane's admin credentials.

@@ -35,14 +35,7 @@ type PolicySource interface {
 	Policies() *policy.Set
 }
 
-// Owner is what the webhook keeps of a controller: its UID and the images
-// of its pod template.
-type Owner struct {
-	UID    string
-	Images []string
-}
-
-// OwnerReader reads a controller from an informer cache (no API call).
+// OwnerReader reads a controller from the owner index (no API call).
 type OwnerReader interface {
 	Owner(ctx context.Context, kind schema.GroupKind, namespace, name string) (Owner, bool, error)
 }

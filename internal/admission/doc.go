@@ -13,8 +13,9 @@
 // verdict or "next", each table-tested without Kubernetes), denial messages, the JSON audit log, Prometheus
 // metrics, the guard that keeps ImageVerification writes to imagegate's own
 // identities, the compiled policy set swapped on policy changes, the
-// informer cache options it needs, and the ValidatingWebhookConfiguration
-// it expects (config.go).
+// owner index child approval reads (owners.go, owner_index.go: UIDs and
+// image keys, not objects), the informer cache options it needs, and the
+// ValidatingWebhookConfiguration it expects (config.go).
 //
 // Verification, caching and records are internal/verify, internal/cache
 // and internal/records; this package only calls them through the

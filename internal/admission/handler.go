@@ -158,6 +158,7 @@ func putBody(b *bytes.Buffer) {
 // kind, malformed object) gets a denial naming the problem, never a
 // panic.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	reserveStack(0)
 	start := h.opts.Now()
 	if req.Method != http.MethodPost {
 		http.Error(w, "admission reviews are POSTed", http.StatusMethodNotAllowed)
@@ -190,6 +191,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if h.opts.Metrics != nil {
 		h.opts.Metrics.observe(&out, latency)
 	}
+}
+
+// stackReserve is the stack ServeHTTP asks for before it starts. net/http
+// serves each request on a new goroutine whose stack starts small; the
+// chain grew it while deep in policy matching, and growing a stack copies
+// and adjusts every frame on it: 7% of the webhook's CPU on a Pod CREATE
+// under ../shared/bench (pprof: runtime.newstack under policy.(*Set).match).
+// Growing it once at the top, a dozen frames deep, costs a fraction.
+const stackReserve = 8 << 10
+
+// reserveStack has a frame of stackReserve bytes, so that calling it
+// grows the stack once to hold the whole request.
+//
+//go:noinline
+func reserveStack(i int) byte {
+	var b [stackReserve]byte
+	b[i%stackReserve] = 1
+	return b[(i+1)%stackReserve]
 }
 
 // readBody reads the request body into a pooled buffer, or answers the

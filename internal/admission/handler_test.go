@@ -288,7 +288,7 @@ func TestPodsOnlyIgnoresOwnerTemplates(t *testing.T) {
 	// With --pods-only a ReplicaSet is admitted unchecked, so its template
 	// must not admit its Pods.
 	h, err := NewHandler(Deps{Policies: staticPolicies{policy.NewSet([]*policy.Policy{compiledPolicy(t, "", "team", nil, teamPolicyGlob)})},
-		Owners:  ownerMap{"ReplicaSet/apps/web": {UID: "rs", Images: []string{"registry.example/team/web:v1"}}},
+		Owners:  ownerMap{"ReplicaSet/apps/web": ownerOf("rs", "registry.example/team/web:v1")},
 		Records: newRecordMap(), Checker: &scriptedChecker{result: verify.ResultDenied, reason: verify.ReasonNoSignature}},
 		Options{PodsOnly: true, Audit: &lockedBuffer{}})
 	if err != nil {

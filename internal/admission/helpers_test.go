@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -104,6 +105,20 @@ func (m *recordMap) LookupVerified(_ context.Context, digest, policyHash string)
 	defer m.mu.Unlock()
 	iv, ok := m.records[digest+"/"+policyHash]
 	return iv, ok, nil
+}
+
+// ownerOf is an owner as the owner index keeps it: the keys of the
+// images that parse, each once.
+func ownerOf(uid string, images ...string) Owner {
+	return Owner{UID: uid, Images: templateKeys(&corev1.PodSpec{Containers: containersOf(images)}, DefaultMaxImagesPerObject)}
+}
+
+func containersOf(images []string) []corev1.Container {
+	cs := make([]corev1.Container, len(images))
+	for i, im := range images {
+		cs[i] = corev1.Container{Image: im}
+	}
+	return cs
 }
 
 // ownerMap serves owners keyed by kind/namespace/name.

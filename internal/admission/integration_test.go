@@ -122,9 +122,9 @@ func TestPodsOfAReplicaSetAreAdmittedAsItsChildren(t *testing.T) {
 	if err := f.cl.c.Create(t.Context(), rs); err != nil {
 		t.Fatalf("ReplicaSet of a signed image denied: %v", err)
 	}
-	waitFor(t, "the ReplicaSet in the webhook's cache", func(ctx context.Context) (bool, error) {
-		err := f.cl.mgr.GetCache().Get(ctx, client.ObjectKeyFromObject(rs), &appsv1.ReplicaSet{})
-		return err == nil, client.IgnoreNotFound(err)
+	waitFor(t, "the ReplicaSet in the webhook's owner index", func(ctx context.Context) (bool, error) {
+		o, found, err := f.cl.wh.Owners.Owner(ctx, appsv1.SchemeGroupVersion.WithKind("ReplicaSet").GroupKind(), rs.Namespace, rs.Name)
+		return found && o.UID == string(rs.UID), err
 	})
 	f.reg.ResetRequests()
 	for i := range 3 {

@@ -9,8 +9,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/testenv"
 )
 
@@ -104,13 +104,15 @@ func TestChildPodsWithTheirTemplatesImageVolumeAreAdmittedAsChildren(t *testing.
 	if err := f.cl.c.Create(t.Context(), rs); err != nil {
 		t.Fatalf("ReplicaSet with a signed image volume denied: %v", err)
 	}
-	// The webhook's cache holds the ReplicaSet slimmed (slimOwner): wait
-	// until it holds the image volume, which is what approves the children.
-	waitFor(t, "the ReplicaSet's image volume in the webhook's cache", func(ctx context.Context) (bool, error) {
-		var cached appsv1.ReplicaSet
-		err := f.cl.mgr.GetCache().Get(ctx, client.ObjectKeyFromObject(rs), &cached)
-		vs := cached.Spec.Template.Spec.Volumes
-		return err == nil && len(vs) == 1 && vs[0].Image != nil && vs[0].Image.Reference == models, client.IgnoreNotFound(err)
+	// The webhook's owner index holds the ReplicaSet's image keys: wait
+	// until it holds the image volume's, which is what approves the children.
+	modelsImg, err := policy.ParseImage(models)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the ReplicaSet's image volume in the webhook's owner index", func(ctx context.Context) (bool, error) {
+		o, found, err := f.cl.wh.Owners.Owner(ctx, appsv1.SchemeGroupVersion.WithKind("ReplicaSet").GroupKind(), rs.Namespace, rs.Name)
+		return found && o.holds(modelsImg), err
 	})
 	f.reg.ResetRequests()
 	for i := range 3 {

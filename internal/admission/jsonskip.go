@@ -1,16 +1,46 @@
 package admission
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
+
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// quoteOrBackslash marks, in the high bit of each byte, the bytes of w
+// (eight bytes of input, little-endian) that are '"' or '\\'. The lowest
+// mark is exact, which is all skipString reads: a byte above a match can
+// be marked falsely (the borrow of the subtraction), never one below.
+func quoteOrBackslash(w uint64) uint64 {
+	q := w ^ ('"' * lowBits)
+	bs := w ^ ('\\' * lowBits)
+	return ((q-lowBits)&^q | (bs-lowBits)&^bs) & highBits
+}
 
 // skipString moves past the string starting at s.i (on its opening quote)
 // and reports whether it holds escapes. Most strings of an object are
-// short keys, where a plain loop beats a vectorised search; long values
-// (last-applied-configuration) switch to bytes.IndexByte.
+// short keys (managedFields' "f:name"), where testing eight bytes at once
+// for a quote or a backslash (quoteOrBackslash) beats both a byte loop
+// and a vectorised search; long values (last-applied-configuration)
+// switch to bytes.IndexByte. Skipping strings was 20% of the webhook's
+// CPU on an unchanged Deployment UPDATE under ../shared/bench.
 func (s *scanner) skipString() (escaped bool, err error) {
 	b, i := s.b, s.i+1
-	for n := 0; i < len(b); n++ {
-		if n == 32 {
+	for start := i; i < len(b); {
+		if i-start >= 32 {
 			return s.skipLongString(i, escaped)
+		}
+		if i+8 <= len(b) {
+			m := quoteOrBackslash(binary.LittleEndian.Uint64(b[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) / 8
 		}
 		switch b[i] {
 		case '"':

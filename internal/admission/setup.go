@@ -28,18 +28,14 @@ import (
 // DefaultPath is where the webhook serves reviews.
 const DefaultPath = "/validate"
 
-// CacheOptions are the manager cache options the webhook needs: owner
-// kinds slimmed to what the child step reads, and no deep copies on read
-// of owners and ImageVerifications (the webhook never modifies them), so
-// a lookup costs neither an API call nor a copy.
+// CacheOptions are the manager cache options the webhook needs: no deep
+// copies on read of ImageVerifications (the webhook never modifies them),
+// so a lookup costs neither an API call nor a copy. Owners are not in the
+// manager's cache: they have an index of their own (OwnerIndex).
 func CacheOptions() ctrlcache.Options {
-	by := map[client.Object]ctrlcache.ByObject{
+	return ctrlcache.Options{ByObject: map[client.Object]ctrlcache.ByObject{
 		&igv1.ImageVerification{}: {UnsafeDisableDeepCopy: ptr.To(true), Transform: ctrlcache.TransformStripManagedFields()},
-	}
-	for _, o := range ownerKinds() {
-		by[o] = ctrlcache.ByObject{UnsafeDisableDeepCopy: ptr.To(true), Transform: slimOwner}
-	}
-	return ctrlcache.Options{ByObject: by}
+	}}
 }
 
 // SetupOptions configure Setup.
@@ -61,7 +57,9 @@ type Webhook struct {
 	Handler  *Handler
 	Policies *PolicyStore
 	Checker  *cache.Checker
-	ready    atomic.Bool
+	// Owners is nil with PodsOnly.
+	Owners *OwnerIndex
+	ready  atomic.Bool
 }
 
 // Setup wires the webhook into mgr, whose cache must have been built with
@@ -91,7 +89,14 @@ func Setup(ctx context.Context, mgr manager.Manager, reg *registry.Client, check
 		}
 		o.Metrics = m
 	}
-	var owners OwnerReader = CacheOwners{Reader: mgr.GetCache()}
+	var owners OwnerReader
+	if !o.PodsOnly {
+		idx, err := newOwnerIndex(mgr, o.MaxImagesPerObject)
+		if err != nil {
+			return nil, err
+		}
+		wh.Owners, owners = idx, idx
+	}
 	if o.Credentials == nil {
 		o.Credentials = credentials.New(credentials.Options{Reader: mgr.GetAPIReader(), Registry: reg, Checker: checker})
 	}
@@ -100,7 +105,7 @@ func Setup(ctx context.Context, mgr manager.Manager, reg *registry.Client, check
 		return nil, err
 	}
 	wh.Handler = h
-	if err := wh.watch(ctx, mgr, o.PodsOnly); err != nil {
+	if err := wh.watch(ctx, mgr); err != nil {
 		return nil, err
 	}
 	mgr.GetWebhookServer().Register(o.Path, h)
@@ -113,19 +118,31 @@ func Setup(ctx context.Context, mgr manager.Manager, reg *registry.Client, check
 	return wh, nil
 }
 
+// newOwnerIndex builds the owner index on a client of its own (the
+// manager's client would read, and start informers in, the manager's
+// cache) and runs it with the manager. With --pods-only there is none
+// (controllers are not checked, so their templates prove nothing).
+func newOwnerIndex(mgr manager.Manager, maxImages int) (*OwnerIndex, error) {
+	if maxImages <= 0 {
+		maxImages = DefaultMaxImagesPerObject
+	}
+	c, err := client.NewWithWatch(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient()})
+	if err != nil {
+		return nil, fmt.Errorf("client of the owner index: %w", err)
+	}
+	idx := NewOwnerIndex(c, maxImages)
+	if err := mgr.Add(idx); err != nil {
+		return nil, fmt.Errorf("adding the owner index to the manager: %w", err)
+	}
+	return idx, nil
+}
+
 // watch registers the informers before the manager starts, so that the
 // cache syncs them all before the runnables start, and hooks policy
-// changes to a recompile. With --pods-only no owner is read (controllers
-// are not checked, so their templates prove nothing).
-func (wh *Webhook) watch(ctx context.Context, mgr manager.Manager, podsOnly bool) error {
-	objs := []client.Object{&igv1.ImageVerification{}}
-	if !podsOnly {
-		objs = append(objs, ownerKinds()...)
-	}
-	for _, obj := range objs {
-		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
-			return fmt.Errorf("informer for %T: %w", obj, err)
-		}
+// changes to a recompile.
+func (wh *Webhook) watch(ctx context.Context, mgr manager.Manager) error {
+	if _, err := mgr.GetCache().GetInformer(ctx, &igv1.ImageVerification{}); err != nil {
+		return fmt.Errorf("informer for ImageVerifications: %w", err)
 	}
 	trigger := toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { wh.Policies.Trigger() },
@@ -149,6 +166,11 @@ func (wh *Webhook) watch(ctx context.Context, mgr manager.Manager, podsOnly bool
 func (wh *Webhook) run(ctx context.Context, mgr manager.Manager) error {
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		return errors.New("admission: caches did not sync")
+	}
+	if wh.Owners != nil {
+		if err := wh.Owners.WaitForSync(ctx); err != nil {
+			return err
+		}
 	}
 	if err := wh.Policies.Load(ctx); err != nil {
 		return fmt.Errorf("admission: first load of the trust policies: %w", err)

@@ -12,10 +12,11 @@ import (
 // stepChild admits, on CREATE, an image that the object's controller holds
 // in its pod template: a ReplicaSet's Pods, a Deployment's ReplicaSets, a
 // CronJob's Jobs. The owner was admitted with that template, so its
-// children need no registry request. The owner is read from an informer
-// cache and must carry the UID of the controller reference, so a Pod
-// cannot borrow the approval of another object of the same name. An owner
-// the cache does not hold yet is not an error: the next steps decide.
+// children need no registry request. The owner is read from the owner
+// index (owner_index.go), its images compared as sameImage compares them,
+// and it must carry the UID of the controller reference, so a Pod cannot
+// borrow the approval of another object of the same name. An owner the
+// index does not hold yet is not an error: the next steps decide.
 func stepChild(ctx context.Context, d *deps, r *request, c *imageCheck) (verdict, bool) {
 	if r.Operation != opCreate || len(r.info.owners) == 0 || d.owners == nil {
 		return verdict{}, false
@@ -32,28 +33,10 @@ func stepChild(ctx context.Context, d *deps, r *request, c *imageCheck) (verdict
 	if err != nil || !found || owner.UID != ref.UID {
 		return verdict{}, false
 	}
-	if !holds(owner.Images, c) {
+	img, err := c.image()
+	if err != nil || !owner.holds(img) {
 		return verdict{}, false
 	}
 	return verdict{Path: PathChild, Allowed: true, Reason: verify.ReasonOwnerTemplate,
 		Message: fmt.Sprintf("the pod template of %s %s/%s holds the reference", gk.Kind, r.Namespace, ref.Name)}, true
-}
-
-// holds reports whether one of images is the image of c.
-func holds(images []string, c *imageCheck) bool {
-	for _, im := range images {
-		if im == c.ref.Image {
-			return true
-		}
-	}
-	img, err := c.image()
-	if err != nil {
-		return false
-	}
-	for _, im := range images {
-		if o, err := parseWith(c.parser, im); err == nil && sameImage(o, img) {
-			return true
-		}
-	}
-	return false
 }

@@ -92,9 +92,9 @@ func TestStepChild(t *testing.T) {
 	web := "registry.example/team/web:v1@" + webDigest
 	owners := func(d *deps, _ *recordMap) {
 		d.owners = ownerMap{
-			"ReplicaSet/apps/web-5d": {UID: "rs-uid", Images: []string{"registry.example/team/init:v1", web}},
-			"Deployment/apps/web":    {UID: "dep-uid", Images: []string{web}},
-			"ReplicaSet/apps/nginx":  {UID: "nginx-uid", Images: []string{"nginx"}},
+			"ReplicaSet/apps/web-5d": ownerOf("rs-uid", "registry.example/team/init:v1", web),
+			"Deployment/apps/web":    ownerOf("dep-uid", web),
+			"ReplicaSet/apps/nginx":  ownerOf("nginx-uid", "nginx"),
 		}
 	}
 	rs := withController("apps/v1", "ReplicaSet", "web-5d", "rs-uid")

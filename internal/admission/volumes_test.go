@@ -182,7 +182,7 @@ func TestEmptyImageVolumeReferenceIsAnInvalidReference(t *testing.T) {
 	child := pod(webImage)
 	testenv.WithImageVolume("models", "")(&child.Spec)
 	child.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web", UID: "rs", Controller: ptr.To(true)}}
-	owners := ownerMap{"ReplicaSet/apps/web": {UID: "rs", Images: []string{webImage, ""}}}
+	owners := ownerMap{"ReplicaSet/apps/web": ownerOf("rs", webImage, "")}
 	for name, body := range map[string][]byte{
 		// What the API server sends: it refuses an empty reference unless
 		// the old object had one.
@@ -220,7 +220,7 @@ func TestStepEmptyReference(t *testing.T) {
 func TestChildPodsImageVolumesAreApprovedByTheirOwnersTemplate(t *testing.T) {
 	t.Parallel()
 	e := newHandlerEnv(t, Options{})
-	e.h.deps.owners = ownerMap{"ReplicaSet/apps/web": {UID: "rs", Images: []string{webImage, modelsImage}}}
+	e.h.deps.owners = ownerMap{"ReplicaSet/apps/web": ownerOf("rs", webImage, modelsImage)}
 	e.chk.result, e.chk.reason = verify.ResultDenied, verify.ReasonNoSignature
 	child := func(volume string) *corev1.Pod {
 		p := pod(webImage)
@@ -237,48 +237,6 @@ func TestChildPodsImageVolumesAreApprovedByTheirOwnersTemplate(t *testing.T) {
 	resp, _ := e.post(t, reviewOf(t, admissionv1.Create, podGVK, "alice", child("registry.example/team/other:v1"), nil))
 	if resp.Allowed || e.chk.calls.Load() != 1 || !strings.Contains(resp.Result.Message, `of image volume "models"`) {
 		t.Fatalf("child with an image volume its template lacks: %+v after %d checks, want denied after one", resp, e.chk.calls.Load())
-	}
-}
-
-// TestSlimOwnerKeepsEveryTemplateImage: the informer transform keeps, of
-// every owner kind, each image a child can copy from the template (and
-// nothing else of the volumes), so that templateImages sees them in the
-// cache.
-func TestSlimOwnerKeepsEveryTemplateImage(t *testing.T) {
-	t.Parallel()
-	spec := corev1.PodSpec{
-		InitContainers: []corev1.Container{{Name: "migrate", Image: "registry.example/team/migrate:v1", Env: []corev1.EnvVar{{Name: "A", Value: "b"}}}},
-		Containers:     []corev1.Container{{Name: "web", Image: webImage, Args: []string{"--serve"}}},
-		Volumes: []corev1.Volume{
-			{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}},
-			{Name: "models", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: modelsImage, PullPolicy: corev1.PullAlways}}},
-			{Name: "ceph", VolumeSource: corev1.VolumeSource{RBD: &corev1.RBDVolumeSource{RBDImage: "ceph-image", CephMonitors: []string{"m"}}}},
-		},
-	}
-	want := []string{"registry.example/team/migrate:v1", webImage, modelsImage}
-	wantVolumes := []corev1.Volume{{Name: "models", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: modelsImage}}}}
-	kinds := templateKinds(spec)
-	if len(kinds) != len(ownerKinds()) {
-		t.Fatalf("%d template kinds here, %d owner kinds cached", len(kinds), len(ownerKinds()))
-	}
-	for name, k := range kinds {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			if got := templateImages(&templateOf(k.obj).Spec); !reflect.DeepEqual(got, want) {
-				t.Fatalf("template images %q, want %q", got, want)
-			}
-			slim, err := slimOwner(k.obj)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tmpl := templateOf(slim)
-			if got := templateImages(&tmpl.Spec); !reflect.DeepEqual(got, want) {
-				t.Fatalf("slimmed template images %q, want %q", got, want)
-			}
-			if !reflect.DeepEqual(tmpl.Spec.Volumes, wantVolumes) || len(tmpl.Spec.InitContainers[0].Env) != 0 {
-				t.Fatalf("slimmed template keeps %+v", tmpl.Spec)
-			}
-		})
 	}
 }
 
