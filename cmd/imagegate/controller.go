@@ -53,7 +53,7 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 	fs.IntVar(&f.concurrency, "concurrent", 4, "ImageGates reconciled in parallel")
 	fs.BoolVar(&f.noCrossNSRefs, "no-cross-namespace-refs", false, "refuse ImageGates whose sourceRef names a GitRepository in another namespace (as Flux's flag of that name)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster or $KUBECONFIG)")
-	fs.DurationVar(&f.policyResync, "policy-resync", trust.DefaultResync, "compile each trust policy again this often, re-reading the Secrets it names (picks up keys rotated in Secrets)")
+	fs.DurationVar(&f.policyResync, "policy-resync", trust.DefaultResync, "compile each trust policy again this often, re-reading the Secrets it names (picks up keys rotated in Secrets), for its status and for the gate's policy set")
 	fs.StringVar(&watch, "watch-configs-label-selector", "", "also watch the Secrets this label selector matches and recompile the trust policies that read one when it changes, e.g. "+secrets.WatchLabel+" (Flux's convention); needs list and watch on Secrets (default: watch none)")
 	fs.DurationVar(&f.recordGC.Interval, "record-gc-interval", recordgc.DefaultInterval, "how often the leader deletes ImageVerifications that approve nothing any more")
 	fs.DurationVar(&f.recordGC.Grace, "record-gc-grace", recordgc.DefaultGrace, "how long after an ImageVerification stopped approving it is deleted")
@@ -161,11 +161,13 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 		Client:               mgr.GetClient(),
 		Secrets:              mgr.GetAPIReader(),
 		Checker:              checker,
+		Policies:             trust.NewStore(mgr.GetCache(), secrets.Reader{Client: mgr.GetAPIReader()}, nil, f.policyResync),
 		Records:              records.NewStore(mgr.GetClient(), mgr.GetClient(), checker.TTL, nil),
 		Events:               recorders.events,
 		KubeEvents:           recorders.kube,
 		Metrics:              gate.NewMetrics(registerer),
 	}
+	//nolint:contextcheck // registers informers before the cache starts, which does not block on a context
 	if err := rec.SetupWithManager(mgr, f.concurrency); err != nil {
 		return fmt.Errorf("setting up the ImageGate controller: %w", err)
 	}

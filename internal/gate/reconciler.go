@@ -17,6 +17,7 @@ import (
 	"github.com/imagegate/imagegate/internal/gitrepo"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/setters"
+	"github.com/imagegate/imagegate/internal/trust"
 )
 
 // Reconciler reconciles ImageGates.
@@ -29,6 +30,11 @@ type Reconciler struct {
 	Secrets client.Reader
 	Checker *cache.Checker
 	Records *records.Store
+	// Policies is the compiled trust policies every reconcile shares,
+	// reloaded from informer events and every resync period; nil makes
+	// SetupWithManager build one that reads Secrets through Secrets.
+	// A caller that runs Reconcile without the manager loads it itself.
+	Policies *trust.Store
 	// Events records events about ImageGates and their selections'
 	// ImagePolicies (fluxcd/pkg/runtime's events.Recorder: Kubernetes
 	// Events, and notification-controller when it has an address).
