@@ -40,6 +40,7 @@ type controllerFlags struct {
 	setterLimits  setters.Limits
 	maxGitTimeout time.Duration
 	eventsAddr    string
+	gitIdleCheck  bool
 }
 
 func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, error) {
@@ -60,6 +61,7 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 	fs.IntVar(&f.setterLimits.MaxFileBytes, "setter-max-file-bytes", setters.DefaultLimits.MaxFileBytes, "largest file with an image policy marker that is parsed; larger ones are skipped with a Warning event")
 	fs.IntVar(&f.setterLimits.MaxFileNodes, "setter-max-file-nodes", setters.DefaultLimits.MaxFileNodes, "most YAML nodes (bounded before parsing) in a file with an image policy marker; larger ones are skipped with a Warning event")
 	fs.StringVar(&f.eventsAddr, "events-addr", "", "URL of notification-controller's events endpoint, e.g. http://notification-controller.flux-system.svc.cluster.local./ (as Flux's flag of that name); empty: Kubernetes events only")
+	fs.BoolVar(&f.gitIdleCheck, "git-idle-check", true, "skip the clone and the setters when a gate's admitted selections, verdicts and spec are those of its last run and its branches are still at the commits that run saw or pushed (one ls-remote, or none when the GitRepository's artifact shows the tip); false clones on every run")
 	fs.DurationVar(&f.maxGitTimeout, "git-timeout-max", 5*time.Minute, "cap on a GitRepository's spec.timeout, the deadline of each Git operation (0: no cap)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -158,6 +160,7 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 		NoCrossNamespaceRefs: f.noCrossNSRefs,
 		Setters:              budget,
 		MaxGitTimeout:        f.maxGitTimeout,
+		NoIdleCheck:          !f.gitIdleCheck,
 		Client:               mgr.GetClient(),
 		Secrets:              mgr.GetAPIReader(),
 		Checker:              checker,

@@ -56,6 +56,12 @@ type Reconciler struct {
 	// Setters bounds what setter rewriting parses, shared by all
 	// reconciles; default setters.DefaultLimits.
 	Setters *setters.Budget
+	// NoIdleCheck turns the idle check off: every run with admitted
+	// selections clones and runs the setters, as before it existed
+	// (controller flag --git-idle-check=false). On, a run whose inputs and
+	// branch tips are those of the last run makes one ls-remote, or no Git
+	// request when the GitRepository's artifact shows the tip (idle.go).
+	NoIdleCheck bool
 	// MaxGitTimeout caps a GitRepository's spec.timeout, which its owner
 	// sets: without a cap a tenant's hung server could hold a reconcile
 	// worker for hours. Zero means no cap.

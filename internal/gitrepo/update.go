@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // Update clones cfg.CheckoutBranch (or the existing PushBranch) into a fresh
@@ -41,7 +43,11 @@ type updater struct {
 	cfg    Config
 	change Change
 	ws     *workspace
+	heads  map[string]plumbing.Hash // the last listing's branches
 }
+
+// errUnchanged: Config.Unchanged said the listed tips need no run.
+var errUnchanged = errors.New("branches unchanged")
 
 func (u *updater) run(ctx context.Context) (Result, error) {
 	var res Result
@@ -50,7 +56,11 @@ func (u *updater) run(ctx context.Context) (Result, error) {
 		res.Attempts++
 		commit, err := u.attempt(ctx)
 		switch {
+		case errors.Is(err, errUnchanged):
+			res.Skipped, res.Tips = true, u.listedTips()
+			return res, nil
 		case errors.Is(err, errNothingToCommit):
+			res.Tips = u.tips("")
 			return res, nil
 		case errors.Is(err, ErrNonFastForward):
 			lastErr = err
@@ -59,7 +69,11 @@ func (u *updater) run(ctx context.Context) (Result, error) {
 			return res, err
 		}
 		res.Commit, res.Pushed = commit, true
-		return res, u.pushRefspec(ctx)
+		if err := u.pushRefspec(ctx); err != nil {
+			return res, err
+		}
+		res.Tips = u.tips(commit)
+		return res, nil
 	}
 	return res, fmt.Errorf("gave up after %d attempts: %w", res.Attempts, lastErr)
 }
@@ -73,6 +87,9 @@ func (u *updater) attempt(ctx context.Context) (string, error) {
 	base, err := u.baseBranch(ctx)
 	if err != nil {
 		return "", err
+	}
+	if first := u.ws.repo == nil; first && u.cfg.Unchanged != nil && u.cfg.Unchanged(u.listedTips()) {
+		return "", errUnchanged
 	}
 	if err := u.ws.checkout(ctx, base); err != nil {
 		return "", err
@@ -107,6 +124,7 @@ func (u *updater) baseBranch(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	u.heads = heads
 	if _, ok := heads[u.cfg.CheckoutBranch]; !ok {
 		return "", &Error{Op: "list", URL: u.ws.remote.display, Branch: u.cfg.CheckoutBranch, Kind: ErrBranchNotFound}
 	}
@@ -114,4 +132,38 @@ func (u *updater) baseBranch(ctx context.Context) (string, error) {
 		return u.cfg.PushBranch, nil
 	}
 	return u.cfg.CheckoutBranch, nil
+}
+
+// listedTips are the branches' commits in the last listing.
+func (u *updater) listedTips() Tips {
+	return Tips{Checkout: hexOrEmpty(u.heads, u.cfg.CheckoutBranch), Push: hexOrEmpty(u.heads, u.cfg.PushBranch)}
+}
+
+// tips are the branches' commits after a run that pushed commit (or
+// nothing, ""): the pushed commit for PushBranch, the commit cloned for
+// the branch the change was made on (what the change found right), the
+// last listing for the other.
+func (u *updater) tips(pushed string) Tips {
+	t := u.listedTips()
+	base := u.ws.tip.String()
+	if u.ws.base == u.cfg.CheckoutBranch {
+		t.Checkout = base
+	}
+	if u.ws.base == u.cfg.PushBranch {
+		t.Push = base
+	}
+	if pushed != "" {
+		t.Push = pushed
+		if u.cfg.CheckoutBranch == u.cfg.PushBranch {
+			t.Checkout = pushed
+		}
+	}
+	return t
+}
+
+func hexOrEmpty(heads map[string]plumbing.Hash, branch string) string {
+	if h, ok := heads[branch]; ok {
+		return h.String()
+	}
+	return ""
 }
