@@ -75,12 +75,50 @@ type ImageGateStatus struct {
 	// +optional
 	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 
+	// LastIdleCheck is what the last run compared to decide whether it
+	// could skip the clone: the inputs and branch tips of the last run
+	// that wrote to Git (or found Git already right), and the outcome.
+	// +optional
+	LastIdleCheck *IdleCheck `json:"lastIdleCheck,omitempty"`
+
 	// Conditions: Ready, Blocked (some selection withheld), Stalled,
 	// Reconciling.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// IdleCheck records the last run that wrote to Git, or found Git already
+// holding its images, so that a later run with the same inputs skips the
+// clone and the setters while the branches are still at the commits that
+// run saw or pushed (docs/api.md).
+type IdleCheck struct {
+	// InputsHash is "sha256:<hex>" over what that run wrote from: the
+	// gate's generation, the Git URL, branches, push refspec and update
+	// path, the controller's setter limits, and each admitted selection (ImagePolicy, name, tag, digest)
+	// with the trust policies that judged it and their hashes.
+	// +optional
+	InputsHash string `json:"inputsHash,omitempty"`
+	// CheckoutBranch and CheckoutCommit: the branch cloned and the commit
+	// it pointed at after that run.
+	// +optional
+	CheckoutBranch string `json:"checkoutBranch,omitempty"`
+	// +optional
+	CheckoutCommit string `json:"checkoutCommit,omitempty"`
+	// PushBranch and PushCommit: the branch pushed to and the commit it
+	// pointed at after that run (the pushed commit, or the tip found);
+	// PushCommit is empty when the branch did not exist.
+	// +optional
+	PushBranch string `json:"pushBranch,omitempty"`
+	// +optional
+	PushCommit string `json:"pushCommit,omitempty"`
+	// Result is the last run's outcome: "Skipped" with where the tips came
+	// from (ls-remote, or the GitRepository's status.artifact.revision),
+	// or "Ran" with why (first run, inputs changed, a branch moved, the
+	// check turned off).
+	// +optional
+	Result string `json:"result,omitempty"`
 }
 
 // PolicyStatus is the gate's view of one ImagePolicy selection.

@@ -41,6 +41,7 @@ type controllerFlags struct {
 	maxGitTimeout time.Duration
 	eventsAddr    string
 	retry         gate.Backoff
+	gitIdleCheck  bool
 }
 
 func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, error) {
@@ -54,13 +55,14 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 	fs.IntVar(&f.concurrency, "concurrent", 4, "ImageGates reconciled in parallel")
 	fs.BoolVar(&f.noCrossNSRefs, "no-cross-namespace-refs", false, "refuse ImageGates whose sourceRef names a GitRepository in another namespace (as Flux's flag of that name)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster or $KUBECONFIG)")
-	fs.DurationVar(&f.policyResync, "policy-resync", trust.DefaultResync, "compile each trust policy again this often, re-reading the Secrets it names (picks up keys rotated in Secrets)")
+	fs.DurationVar(&f.policyResync, "policy-resync", trust.DefaultResync, "compile each trust policy again this often, re-reading the Secrets it names (picks up keys rotated in Secrets), for its status and for the gate's policy set")
 	fs.StringVar(&watch, "watch-configs-label-selector", "", "also watch the Secrets this label selector matches and recompile the trust policies that read one when it changes, e.g. "+secrets.WatchLabel+" (Flux's convention); needs list and watch on Secrets (default: watch none)")
 	fs.DurationVar(&f.recordGC.Interval, "record-gc-interval", recordgc.DefaultInterval, "how often the leader deletes ImageVerifications that approve nothing any more")
 	fs.DurationVar(&f.recordGC.Grace, "record-gc-grace", recordgc.DefaultGrace, "how long after an ImageVerification stopped approving it is deleted")
 	fs.IntVar(&f.setterLimits.MaxFileBytes, "setter-max-file-bytes", setters.DefaultLimits.MaxFileBytes, "largest file with an image policy marker that is parsed; larger ones are skipped with a Warning event")
 	fs.IntVar(&f.setterLimits.MaxFileNodes, "setter-max-file-nodes", setters.DefaultLimits.MaxFileNodes, "most YAML nodes (bounded before parsing) in a file with an image policy marker; larger ones are skipped with a Warning event")
 	fs.StringVar(&f.eventsAddr, "events-addr", "", "URL of notification-controller's events endpoint, e.g. http://notification-controller.flux-system.svc.cluster.local./ (as Flux's flag of that name); empty: Kubernetes events only")
+	fs.BoolVar(&f.gitIdleCheck, "git-idle-check", true, "skip the clone and the setters when a gate's admitted selections, verdicts and spec are those of its last run and its branches are still at the commits that run saw or pushed (one ls-remote, or none when the GitRepository's artifact shows the tip); false clones on every run")
 	fs.DurationVar(&f.maxGitTimeout, "git-timeout-max", 5*time.Minute, "cap on a GitRepository's spec.timeout, the deadline of each Git operation (0: no cap)")
 	fs.DurationVar(&f.retry.Base, "retry-base", gate.DefaultRetryBase, "first wait before an ImageGate with blocked or unverified selections runs again; doubled after each such run in a row, with jitter")
 	fs.DurationVar(&f.retry.Max, "retry-max", gate.DefaultRetryMax, "longest wait between those retries (an ImageGate's spec.interval, when shorter, bounds it too)")
@@ -166,15 +168,18 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 		Setters:              budget,
 		MaxGitTimeout:        f.maxGitTimeout,
 		Retry:                f.retry,
+		NoIdleCheck:          !f.gitIdleCheck,
 		Client:               mgr.GetClient(),
 		Secrets:              mgr.GetAPIReader(),
 		Checker:              checker,
 		Credentials:          f.common.credentials(mgr.GetAPIReader(), reg, checker),
+		Policies:             trust.NewStore(mgr.GetCache(), secrets.Reader{Client: mgr.GetAPIReader()}, nil, f.policyResync),
 		Records:              records.NewStore(mgr.GetClient(), mgr.GetClient(), checker.TTL, nil),
 		Events:               recorders.events,
 		KubeEvents:           recorders.kube,
 		Metrics:              gate.NewMetrics(registerer),
 	}
+	//nolint:contextcheck // registers informers before the cache starts, which does not block on a context
 	if err := rec.SetupWithManager(mgr, f.concurrency); err != nil {
 		return fmt.Errorf("setting up the ImageGate controller: %w", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	ctrlcache "sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -144,21 +143,7 @@ func (wh *Webhook) watch(ctx context.Context, mgr manager.Manager) error {
 	if _, err := mgr.GetCache().GetInformer(ctx, &igv1.ImageVerification{}); err != nil {
 		return fmt.Errorf("informer for ImageVerifications: %w", err)
 	}
-	trigger := toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { wh.Policies.Trigger() },
-		UpdateFunc: func(any, any) { wh.Policies.Trigger() },
-		DeleteFunc: func(any) { wh.Policies.Trigger() },
-	}
-	for _, obj := range []client.Object{&igv1.TrustPolicy{}, &igv1.ClusterTrustPolicy{}} {
-		inf, err := mgr.GetCache().GetInformer(ctx, obj)
-		if err != nil {
-			return fmt.Errorf("informer for %T: %w", obj, err)
-		}
-		if _, err := inf.AddEventHandler(trigger); err != nil {
-			return fmt.Errorf("watching %T: %w", obj, err)
-		}
-	}
-	return nil
+	return wh.Policies.Watch(ctx, mgr.GetCache())
 }
 
 // run loads the policies once the caches have synced, marks the webhook

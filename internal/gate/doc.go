@@ -6,6 +6,9 @@
 // reported as Blocked.
 //
 // The reconciler orchestrates; verification lives in internal/cache and
-// internal/verify, rewriting in internal/setters, Git in internal/gitrepo.
+// internal/verify, rewriting in internal/setters, Git in internal/gitrepo,
+// the compiled trust policies in internal/trust (one set shared by every
+// reconcile, policies.go). A run whose inputs and branch tips are those of
+// its last run skips the clone (idle.go).
 // It must not import the admission webhook.
 package gate

@@ -48,7 +48,7 @@ func TestClusterFloorJudgesWithTheTenantsPolicy(t *testing.T) {
 	if fl < 0 || tn < 0 || fl > tn || strings.Count(msg, "Verified-By: cosign key legacy") != 2 {
 		t.Fatalf("want the floor's then the tenant's Verified-Policy, each with its Verified-By:\n%s", msg)
 	}
-	ts, err := w.rec.loadTrust(ctx, w.ns)
+	ts, err := w.rec.loadTrust(w.ns)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/gitrepo"
+	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/registry"
 	"github.com/imagegate/imagegate/internal/testenv"
 	"github.com/imagegate/imagegate/internal/verify"
@@ -70,11 +71,14 @@ func TestSignedTagIsCommittedAsTagAtDigestWithTrailers(t *testing.T) {
 
 func (w *world) policyHash() string {
 	w.t.Helper()
-	ts, err := w.rec.loadTrust(context.Background(), w.ns)
-	if err != nil {
+	if err := w.policies.Load(context.Background()); err != nil {
 		w.t.Fatal(err)
 	}
-	return ts.set.Policies()[0].Hash
+	p := w.policies.Policies().Get(policy.Ref{Kind: "TrustPolicy", Namespace: w.ns, Name: "signed"})
+	if p == nil {
+		w.t.Fatalf("TrustPolicy %s/signed not compiled: %v", w.ns, w.policies.Invalid())
+	}
+	return p.Hash
 }
 
 func TestUnsignedIsBlockedThenSignedIsCommitted(t *testing.T) {

@@ -36,6 +36,14 @@ func (r *Reconciler) writeToGit(ctx context.Context, rn *run, cfg gitrepo.Config
 	if u := rn.gate.Spec.Update; u != nil && u.Path != "" {
 		path = filepath.Clean(u.Path)
 	}
+	ic := r.newIdleCheck(rn, cfg, path)
+	if !r.NoIdleCheck && ic.artifactShowsTip(r.gitRepository(ctx, rn.gate)) {
+		rn.gate.Status.LastIdleCheck = ic.record(gitrepo.Result{}, idleSkippedArtifact)
+		return nil
+	}
+	if !r.NoIdleCheck {
+		cfg.Unchanged = ic.unchanged
+	}
 	var applied setters.Result
 	change := func(ctx context.Context, dir string) (string, bool, error) {
 		res, err := r.setterBudget().Apply(ctx, dir, path, images)
@@ -58,6 +66,11 @@ func (r *Reconciler) writeToGit(ctx context.Context, rn *run, cfg gitrepo.Config
 		r.Metrics.countPush(false)
 		return failed(igv1.ReasonGitOperationFailed, fmt.Errorf("writing to %s: %w", cfg.URL, err))
 	}
+	if res.Skipped {
+		rn.gate.Status.LastIdleCheck = ic.record(res, idleSkippedListed)
+		return nil
+	}
+	rn.gate.Status.LastIdleCheck = ic.record(res, "")
 	if res.Pushed {
 		r.Metrics.countPush(true)
 		rn.gate.Status.LastPushCommit = res.Commit

@@ -20,7 +20,9 @@ import (
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/registry"
+	"github.com/imagegate/imagegate/internal/secrets"
 	"github.com/imagegate/imagegate/internal/testenv"
+	"github.com/imagegate/imagegate/internal/trust"
 	"github.com/imagegate/imagegate/internal/verify"
 )
 
@@ -42,6 +44,7 @@ type world struct {
 	repo     string
 	key      *testenv.CosignKey
 	rec      *Reconciler
+	policies *trust.Store
 	recorder *events.FakeRecorder
 }
 
@@ -86,7 +89,9 @@ func newWorldWith(t *testing.T, opts []testenv.RegistryOption, apps ...string) *
 	w.regc = registry.New(registry.Options{AllowInsecure: true})
 	checker := cache.NewChecker(w.regc, verify.New(w.regc), cache.CheckerOptions{})
 	w.recorder = events.NewFakeRecorder(100)
-	w.rec = &Reconciler{Client: cp.Client, Checker: checker, Records: records.NewStore(cp.Client, cp.Client, checker.TTL, nil), Events: w.recorder, KubeEvents: w.recorder}
+	w.policies = trust.NewStore(cp.Client, secrets.Reader{Client: cp.Client}, nil, 0)
+	w.rec = &Reconciler{Client: cp.Client, Checker: checker, Records: records.NewStore(cp.Client, cp.Client, checker.TTL, nil), Events: w.recorder, KubeEvents: w.recorder,
+		Policies: w.policies}
 	return w
 }
 
@@ -128,8 +133,15 @@ func (w *world) selectTag(app, tag string, d name.Digest) {
 	}
 }
 
+// reconcile runs one reconcile as the controller would after the policy
+// store caught up: the store is loaded first, which stands in for the
+// informer events that reload it in the controller (policystore_test.go
+// tests those).
 func (w *world) reconcile() (ctrl.Result, error) {
 	w.t.Helper()
+	if err := w.policies.Load(context.Background()); err != nil {
+		w.t.Fatalf("loading trust policies: %v", err)
+	}
 	return w.rec.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: w.ns, Name: "gate"}})
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/imagegate/imagegate/internal/gitrepo"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/setters"
+	"github.com/imagegate/imagegate/internal/trust"
 )
 
 // Reconciler reconciles ImageGates.
@@ -36,6 +37,11 @@ type Reconciler struct {
 	// every selection uses Checker, the process's credentials.
 	Credentials Credentials
 	Records     *records.Store
+	// Policies is the compiled trust policies every reconcile shares,
+	// reloaded from informer events and every resync period; nil makes
+	// SetupWithManager build one that reads Secrets through Secrets.
+	// A caller that runs Reconcile without the manager loads it itself.
+	Policies *trust.Store
 	// Events records events about ImageGates and their selections'
 	// ImagePolicies (fluxcd/pkg/runtime's events.Recorder: Kubernetes
 	// Events, and notification-controller when it has an address).
@@ -62,6 +68,12 @@ type Reconciler struct {
 	// Setters bounds what setter rewriting parses, shared by all
 	// reconciles; default setters.DefaultLimits.
 	Setters *setters.Budget
+	// NoIdleCheck turns the idle check off: every run with admitted
+	// selections clones and runs the setters, as before it existed
+	// (controller flag --git-idle-check=false). On, a run whose inputs and
+	// branch tips are those of the last run makes one ls-remote, or no Git
+	// request when the GitRepository's artifact shows the tip (idle.go).
+	NoIdleCheck bool
 	// MaxGitTimeout caps a GitRepository's spec.timeout, which its owner
 	// sets: without a cap a tenant's hung server could hold a reconcile
 	// worker for hours. Zero means no cap.

@@ -20,7 +20,9 @@ import (
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/registry"
+	"github.com/imagegate/imagegate/internal/secrets"
 	"github.com/imagegate/imagegate/internal/testenv"
+	"github.com/imagegate/imagegate/internal/trust"
 	"github.com/imagegate/imagegate/internal/verify"
 )
 
@@ -76,7 +78,7 @@ func TestTrustPolicyReadsSecretsOnlyInItsNamespace(t *testing.T) {
 	}
 	var mu sync.Mutex
 	reads := map[string]int{} // Secret reads per namespace
-	w.rec.Client = interceptor.NewClient(watchClient(t), interceptor.Funcs{
+	counting := interceptor.NewClient(watchClient(t), interceptor.Funcs{
 		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 			if _, ok := obj.(*corev1.Secret); ok {
 				mu.Lock()
@@ -86,6 +88,9 @@ func TestTrustPolicyReadsSecretsOnlyInItsNamespace(t *testing.T) {
 			return c.Get(ctx, key, obj, opts...)
 		},
 	})
+	w.rec.Client = counting
+	w.policies = trust.NewStore(counting, secrets.Reader{Client: counting}, nil, 0)
+	w.rec.Policies = w.policies
 	d := w.publishSigned("web", "v1")
 	original := w.file("web")
 

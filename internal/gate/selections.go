@@ -72,7 +72,7 @@ func (r *Reconciler) selectPolicies(ctx context.Context, rn *run) error {
 
 // verifySelections decides about each policy's latest selection.
 func (r *Reconciler) verifySelections(ctx context.Context, rn *run) error {
-	trust, err := r.loadTrust(ctx, rn.gate.Namespace)
+	trust, err := r.loadTrust(rn.gate.Namespace)
 	if err != nil {
 		return err
 	}

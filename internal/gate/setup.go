@@ -20,17 +20,20 @@ import (
 
 // SetupWithManager watches ImageGates and everything a reconcile reads:
 // a new ImagePolicy selection, a changed trust policy or GitRepository
-// triggers the gates that use them.
+// triggers the gates that use them. It runs the policy store
+// (setupPolicies), whose reloads enqueue the gates a changed policy
+// judges.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	policies, err := r.setupPolicies(mgr)
+	if err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&igv1.ImageGate{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&imagev1.ImagePolicy{}, handler.EnqueueRequestsFromMapFunc(r.gatesInNamespace),
 			builder.WithPredicates(latestRefChanged{})).
-		Watches(&igv1.TrustPolicy{}, handler.EnqueueRequestsFromMapFunc(r.gatesInNamespace),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&igv1.ClusterTrustPolicy{}, handler.EnqueueRequestsFromMapFunc(r.allGates),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(policies).
 		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.gatesInNamespace),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
@@ -39,10 +42,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 
 func (r *Reconciler) gatesInNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
 	return r.gates(ctx, client.InNamespace(obj.GetNamespace()))
-}
-
-func (r *Reconciler) allGates(ctx context.Context, _ client.Object) []reconcile.Request {
-	return r.gates(ctx)
 }
 
 func (r *Reconciler) gates(ctx context.Context, opts ...client.ListOption) []reconcile.Request {

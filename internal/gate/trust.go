@@ -6,52 +6,39 @@ import (
 	"fmt"
 
 	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/policy"
-	"github.com/imagegate/imagegate/internal/secrets"
+	"github.com/imagegate/imagegate/internal/trust"
 )
 
-// trustSet is the compiled trust policies visible from one namespace, and
-// the ones that failed to compile (reported per selection, not globally:
-// one broken policy must not block images another policy covers).
+// trustSet is the compiled trust policies as one reconcile sees them:
+// the store's snapshot, shared by every reconcile, and the namespace whose
+// invalid policies this gate may report. Invalid policies are reported
+// per selection, not globally: one broken policy must not block images
+// another policy covers.
 type trustSet struct {
-	set     *policy.Set
-	invalid map[policy.Ref]error
+	set       *policy.Set
+	invalid   map[policy.Ref]error // every namespace's; see invalidIn
+	namespace string
 }
 
-func (r *Reconciler) loadTrust(ctx context.Context, namespace string) (*trustSet, error) {
-	var tps igv1.TrustPolicyList
-	if err := r.Client.List(ctx, &tps, client.InNamespace(namespace)); err != nil {
-		return nil, failed(igv1.ReasonInvalidPolicy, fmt.Errorf("listing TrustPolicies: %w", err))
+// errPoliciesNotLoaded: the store has not compiled the policies yet (the
+// controller waits for its first load before reconciling, so only a
+// caller that skipped the store's Run sees it).
+var errPoliciesNotLoaded = errors.New("trust policies not compiled yet")
+
+// loadTrust returns the policies in force, compiled by the store from
+// informer events, never per reconcile.
+func (r *Reconciler) loadTrust(namespace string) (*trustSet, error) {
+	var snap *trust.Snapshot
+	if r.Policies != nil {
+		snap = r.Policies.Current()
 	}
-	var ctps igv1.ClusterTrustPolicyList
-	if err := r.Client.List(ctx, &ctps); err != nil {
-		return nil, failed(igv1.ReasonInvalidPolicy, fmt.Errorf("listing ClusterTrustPolicies: %w", err))
+	if snap == nil {
+		return nil, failed(igv1.ReasonInvalidPolicy, errPoliciesNotLoaded)
 	}
-	ts := &trustSet{invalid: map[policy.Ref]error{}}
-	var compiled []*policy.Policy
-	var broken []policy.Broken
-	add := func(ref policy.Ref, spec *igv1.TrustPolicySpec) {
-		p, err := policy.Compile(ctx, ref, spec, secrets.Reader{Client: r.secrets()})
-		if err != nil {
-			ts.invalid[ref] = err
-			if b, ok := policy.NewBroken(ref, spec, err); ok {
-				broken = append(broken, b)
-			}
-			return
-		}
-		compiled = append(compiled, p)
-	}
-	for i := range tps.Items {
-		add(policy.Ref{Kind: "TrustPolicy", Namespace: namespace, Name: tps.Items[i].Name}, &tps.Items[i].Spec)
-	}
-	for i := range ctps.Items {
-		add(policy.Ref{Kind: "ClusterTrustPolicy", Name: ctps.Items[i].Name}, &ctps.Items[i].Spec)
-	}
-	ts.set = policy.NewSet(compiled, broken...)
-	return ts, nil
+	return &trustSet{set: snap.Set, invalid: snap.Invalid, namespace: namespace}, nil
 }
 
 // forPolicy returns the trust policies that judge an ImagePolicy's
@@ -76,8 +63,10 @@ func (ts *trustSet) forPolicy(ctx context.Context, tags tagProver, ip *imagev1.I
 		match = func(img policy.Image) ([]*policy.Policy, error) { return ts.set.MatchNamed(img, ip.Namespace, ref) }
 	}
 	img, pols, err := policy.MatchPinned(img, match, func(proven policy.Image, _ []*policy.Policy) bool { return tags.TagNamesDigest(ctx, proven) })
-	if err != nil && errors.Is(err, policy.ErrNoPolicy) && len(ts.invalid) > 0 {
-		err = fmt.Errorf("%w (invalid policies skipped: %w)", err, joinInvalid(ts.invalid))
+	if err != nil && errors.Is(err, policy.ErrNoPolicy) {
+		if inv := ts.invalidIn(); inv != nil {
+			err = fmt.Errorf("%w (invalid policies skipped: %w)", err, inv)
+		}
 	}
 	if err != nil {
 		return img, nil, fmt.Errorf("ImagePolicy %s/%s: %w", ip.Namespace, ip.Name, err)
@@ -109,10 +98,16 @@ func (ts *trustSet) named(ip *imagev1.ImagePolicy, name string) (policy.Ref, err
 		policy.ErrNotCovered, ip.Namespace, ip.Name, name, igv1.TrustPolicyAnnotation, ip.Namespace, name, name)
 }
 
-func joinInvalid(m map[policy.Ref]error) error {
-	errs := make([]error, 0, len(m))
-	for _, e := range m {
-		errs = append(errs, e)
+// invalidIn joins the errors of the invalid policies that could have
+// judged the gate's images: the ClusterTrustPolicies and the TrustPolicies
+// of its namespace. Other namespaces' policies are none of its business
+// (their errors would tell a tenant about another's keys and Secrets).
+func (ts *trustSet) invalidIn() error {
+	var errs []error
+	for ref, e := range ts.invalid {
+		if ref.Namespace == "" || ref.Namespace == ts.namespace {
+			errs = append(errs, e)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -50,6 +50,21 @@ type Config struct {
 	// Timeout bounds each network operation (list, clone, fetch, push) on
 	// its own, connection included; default DefaultTimeout.
 	Timeout time.Duration
+
+	// Unchanged, when set, is asked once with the branch tips of the
+	// first listing (one ls-remote), before anything is cloned: true ends
+	// Update there with Result.Skipped. A caller that remembers the tips
+	// its last run left (Result.Tips) uses it to skip the clone when
+	// nothing moved.
+	Unchanged func(Tips) bool
+}
+
+// Tips are the commits the checkout and push branches point at, as hex
+// hashes; "" for a branch that does not exist. Commits, not trees: a
+// branch rewritten to the same content under another commit has moved.
+type Tips struct {
+	Checkout string
+	Push     string
 }
 
 // Change rewrites files in dir (the worktree root) and returns the commit
@@ -65,6 +80,13 @@ type Result struct {
 	Commit   string // hash of the pushed commit; "" when nothing was pushed
 	Pushed   bool   // the commit reached PushBranch
 	Attempts int    // checkouts made (1 unless a push lost a race)
+	// Skipped: Config.Unchanged returned true; nothing was cloned.
+	Skipped bool
+	// Tips are the branches' commits when Update returned: after a push
+	// the pushed commit on PushBranch; the commit cloned for the branch
+	// the change was made on; the listed tip for the other branch; the
+	// listed tips when Skipped. When an error is returned they are unset.
+	Tips Tips
 }
 
 func (c Config) withDefaults() Config {

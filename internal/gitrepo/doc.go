@@ -1,7 +1,9 @@
 // Package gitrepo writes one change to a Git repository the way the gate
 // needs it: clone a branch, let the caller rewrite files, make a single
 // (optionally signed) commit on top of the remote tip and push it, retrying
-// from the new tip when someone else pushed first.
+// from the new tip when someone else pushed first. It reports the branch
+// tips a run left, and stops after its first ls-remote when the caller
+// says those tips need no run (Config.Unchanged).
 //
 // It owns transport authentication (mapped from Flux GitRepository secrets),
 // commit signing (OpenPGP and SSH), and the classification of Git failures

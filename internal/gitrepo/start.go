@@ -34,6 +34,7 @@ func (u *updater) startFor(ctx context.Context) (start, error) {
 		return start{}, err
 	}
 	ref := u.cfg.Checkout
+	u.listed = Tips{Checkout: checkoutTip(ls, ref), Push: hexOrEmpty(ls.heads, u.cfg.PushBranch)}
 	if name, ok := ref.Branch(); ok {
 		// A branch checkout must exist even when the push branch does, as
 		// image-automation-controller requires.
@@ -73,6 +74,31 @@ func (u *updater) startFor(ctx context.Context) (start, error) {
 		return s, nil
 	}
 	return start{}, fmt.Errorf("%w: %s", ErrInvalidConfig, ref)
+}
+
+// checkoutTip is the commit ref names in ls, as a hex hash; "" when it
+// names nothing there.
+func checkoutTip(ls listing, ref Ref) string {
+	switch ref.kind {
+	case refBranch:
+		return hexOrEmpty(ls.heads, ref.value)
+	case refTag:
+		return hexOrEmpty(ls.tags, ref.value)
+	case refSemVer:
+		if tag, _, err := highestTag(ls.tags, ref.value); err == nil && tag != "" {
+			return hexOrEmpty(ls.tags, tag)
+		}
+	case refCommit:
+		return ref.value
+	}
+	return ""
+}
+
+func hexOrEmpty(refs map[string]plumbing.Hash, name string) string {
+	if h, ok := refs[name]; ok {
+		return h.String()
+	}
+	return ""
 }
 
 func branchStart(name string) start {

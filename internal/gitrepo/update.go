@@ -41,7 +41,11 @@ type updater struct {
 	cfg    Config
 	change Change
 	ws     *workspace
+	listed Tips // the checkout's and push branch's commits in the last listing
 }
+
+// errUnchanged: Config.Unchanged said the listed tips need no run.
+var errUnchanged = errors.New("branches unchanged")
 
 func (u *updater) run(ctx context.Context) (Result, error) {
 	var res Result
@@ -50,7 +54,11 @@ func (u *updater) run(ctx context.Context) (Result, error) {
 		res.Attempts++
 		commit, err := u.attempt(ctx)
 		switch {
+		case errors.Is(err, errUnchanged):
+			res.Skipped, res.Tips = true, u.listed
+			return res, nil
 		case errors.Is(err, errNothingToCommit):
+			res.Tips = u.tips("")
 			return res, nil
 		case errors.Is(err, ErrNonFastForward):
 			lastErr = err
@@ -59,7 +67,11 @@ func (u *updater) run(ctx context.Context) (Result, error) {
 			return res, err
 		}
 		res.Commit, res.Pushed = commit, true
-		return res, u.pushRefspec(ctx)
+		if err := u.pushRefspec(ctx); err != nil {
+			return res, err
+		}
+		res.Tips = u.tips(commit)
+		return res, nil
 	}
 	return res, fmt.Errorf("gave up after %d attempts: %w", res.Attempts, lastErr)
 }
@@ -73,6 +85,9 @@ func (u *updater) attempt(ctx context.Context) (string, error) {
 	from, err := u.startFor(ctx)
 	if err != nil {
 		return "", err
+	}
+	if first := u.ws.repo == nil; first && u.cfg.Unchanged != nil && u.cfg.Unchanged(u.listed) {
+		return "", errUnchanged
 	}
 	if err := u.ws.checkout(ctx, from, u.cfg.PushBranch); err != nil {
 		return "", err
@@ -97,4 +112,28 @@ func (u *updater) attempt(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return hash.String(), nil
+}
+
+// tips are the branches' commits after a run that pushed commit (or
+// nothing, ""): the pushed commit for PushBranch, the commit cloned for
+// the branch the change was made on (what the change found right), the
+// last listing for the other; a tag's or commit's checkout keeps the
+// commit it named.
+func (u *updater) tips(pushed string) Tips {
+	t := u.listed
+	base := u.ws.tip.String()
+	checkout, isBranch := u.cfg.Checkout.Branch()
+	if isBranch && u.ws.base == checkout {
+		t.Checkout = base
+	}
+	if u.ws.base == u.cfg.PushBranch {
+		t.Push = base
+	}
+	if pushed != "" {
+		t.Push = pushed
+		if isBranch && checkout == u.cfg.PushBranch {
+			t.Checkout = pushed
+		}
+	}
+	return t
 }

@@ -41,6 +41,7 @@ type GitServer struct {
 	cfg      gitServerConfig
 	caFile   string
 	requests atomic.Int64
+	stats    gitStatsCounter
 }
 
 type gitServerConfig struct {
@@ -110,6 +111,9 @@ func (s *GitServer) handler(t testing.TB, backend string) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
+		s.stats.count(r)
+		r.Body = &countingBody{ReadCloser: r.Body, n: &s.stats.bytesIn}
+		w = &countingWriter{ResponseWriter: w, n: &s.stats.bytesOut}
 		if s.cfg.user != "" && !s.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="imagegate test"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)
@@ -140,6 +144,36 @@ func (s *GitServer) CACert() []byte {
 
 // Requests counts HTTP requests served, including those of PushCommit.
 func (s *GitServer) Requests() int64 { return s.requests.Load() }
+
+// Stats returns what the server has served so far, by kind of request,
+// including PushCommit's; subtract two snapshots to count an operation.
+func (s *GitServer) Stats() GitStats { return s.stats.snapshot() }
+
+// SetBranch points a branch at rev (a commit hash or another ref) on the
+// server, as a force-push would.
+func (s *GitServer) SetBranch(t testing.TB, repo, branch, rev string) {
+	t.Helper()
+	s.git(t, s.RepoDir(repo), "update-ref", "refs/heads/"+branch, rev)
+}
+
+// RewriteTip force-pushes branch to a new commit with the same tree and
+// parents as its tip (only the message differs), as a history rewrite
+// that leaves the content looking the same would; it returns the new
+// commit's hash.
+func (s *GitServer) RewriteTip(t testing.TB, repo, branch string) string {
+	t.Helper()
+	dir := s.RepoDir(repo)
+	ref := "refs/heads/" + branch
+	args := []string{"commit-tree", ref + "^{tree}", "-m", "rewritten"}
+	if parents := strings.Fields(s.git(t, dir, "log", "-1", "--format=%P", ref)); len(parents) > 0 {
+		for _, p := range parents {
+			args = append(args, "-p", p)
+		}
+	}
+	commit := strings.TrimSpace(s.git(t, dir, args...))
+	s.SetBranch(t, repo, branch, commit)
+	return commit
+}
 
 var repoNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
 
@@ -329,4 +363,78 @@ func (w testLogWriter) Write(p []byte) (int, error) {
 		w.t.Logf("git http-backend: %s", sc.Text())
 	}
 	return len(p), nil
+}
+
+// GitStats counts what a GitServer served. Smart HTTP makes every Git
+// operation one ref advertisement (GET info/refs) followed, for clone and
+// fetch, by one upload-pack POST (the objects) and, for push, by one
+// receive-pack POST; ls-remote is the advertisement alone.
+type GitStats struct {
+	Requests    int64 // every HTTP request
+	InfoRefs    int64 // GET .../info/refs
+	UploadPack  int64 // POST .../git-upload-pack
+	ReceivePack int64 // POST .../git-receive-pack
+	BytesIn     int64 // request bodies read
+	BytesOut    int64 // response bodies written
+}
+
+// Sub returns s minus before: what was served between two snapshots.
+func (s GitStats) Sub(before GitStats) GitStats {
+	return GitStats{
+		Requests: s.Requests - before.Requests, InfoRefs: s.InfoRefs - before.InfoRefs,
+		UploadPack: s.UploadPack - before.UploadPack, ReceivePack: s.ReceivePack - before.ReceivePack,
+		BytesIn: s.BytesIn - before.BytesIn, BytesOut: s.BytesOut - before.BytesOut,
+	}
+}
+
+type gitStatsCounter struct {
+	requests, infoRefs, uploadPack, receivePack, bytesIn, bytesOut atomic.Int64
+}
+
+func (c *gitStatsCounter) count(r *http.Request) {
+	c.requests.Add(1)
+	switch {
+	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/info/refs"):
+		c.infoRefs.Add(1)
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
+		c.uploadPack.Add(1)
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-receive-pack"):
+		c.receivePack.Add(1)
+	}
+}
+
+func (c *gitStatsCounter) snapshot() GitStats {
+	return GitStats{
+		Requests: c.requests.Load(), InfoRefs: c.infoRefs.Load(), UploadPack: c.uploadPack.Load(),
+		ReceivePack: c.receivePack.Load(), BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
+	}
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.n.Add(int64(n))
+	return n, err
+}
+
+// Flush lets the CGI handler stream, as it does on the bare writer.
+func (w *countingWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }

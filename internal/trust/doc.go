@@ -4,6 +4,10 @@
 // reports Ready with the reason, and the policy hash that verification
 // records carry. Policies are compiled when they change and every resync
 // period, reading their Secrets by name each time (reconciler.go); a
-// watch of labelled Secrets is optional (setup.go, secrets.go). It must
-// not import the gate or the webhook.
+// watch of labelled Secrets is optional (setup.go, secrets.go).
+//
+// It also owns the compiled form the gate and the webhook decide with:
+// Store (store.go, store_watch.go) keeps one policy.Set of every policy,
+// reloaded from informer events and every resync period, shared by all
+// reconciles and requests. It must not import the gate or the webhook.
 package trust
