@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/imagegate/imagegate/internal/audit"
 	"github.com/imagegate/imagegate/internal/policy"
@@ -27,13 +28,14 @@ type auditFlags struct {
 	failKinds                 map[audit.Kind]bool
 	reverify, allowInsecure   bool
 	policies                  stringList
+	remote                    remoteFlags
 }
 
 func parseAuditFlags(args []string, stderr io.Writer) (auditFlags, error) {
 	var f auditFlags
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.repo, "repo", ".", "local clone of the GitOps repository")
+	fs.StringVar(&f.repo, "repo", ".", "local clone of the GitOps repository, or its URL (https://, http://, ssh:// or user@host:path), cloned for the audit and removed after")
 	fs.StringVar(&f.branch, "branch", "HEAD", "branch (any revision) whose first-parent history is audited")
 	fs.StringVar(&f.path, "path", "", "audit only files under this path of the repository")
 	fs.StringVar(&f.since, "since", "", "audit only commits after this one; its history seeds what counts as verified")
@@ -45,8 +47,9 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditFlags, error) {
 	fs.Var(&f.policies, "policy", "with --reverify: file of TrustPolicy/ClusterTrustPolicy YAML documents (repeatable)")
 	fs.BoolVar(&f.allowInsecure, "allow-insecure-registry", false, "with --reverify: allow plain HTTP registries")
 	fs.Int64Var(&f.maxFileBytes, "max-file-bytes", audit.DefaultMaxFileBytes, "largest file version read; bigger ones are reported skipped")
+	f.remote.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: imagegate audit [--repo PATH] [--branch B] [--path P] [--since REV] [--allowed-signers FILE] [--keyring FILE] [--output table|json|github] [--fail-on LIST]")
+		fmt.Fprintln(stderr, "usage: imagegate audit [--repo PATH|URL] [--branch B] [--path P] [--since REV] [--allowed-signers FILE] [--keyring FILE] [--output table|json|github] [--fail-on LIST]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -64,6 +67,16 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditFlags, error) {
 		return f, errors.New("--reverify needs at least one --policy FILE")
 	case !f.reverify && len(f.policies) > 0:
 		return f, errors.New("--policy is read only with --reverify")
+	case f.remote.given() && !isRepoURL(f.repo):
+		return f, errors.New("--username and the credential files are read only with a --repo URL")
+	}
+	if isRepoURL(f.repo) {
+		if err = checkRepoURL(f.repo); err != nil {
+			return f, err
+		}
+	}
+	if err = f.remote.validate(); err != nil {
+		return f, err
 	}
 	if f.failKinds, err = audit.ParseKinds(f.failOn); err != nil {
 		return f, fmt.Errorf("--fail-on: %w", err)
@@ -105,16 +118,19 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if f.allowedSigners == "" && f.keyring == "" {
 		fmt.Fprintln(stderr, "imagegate audit: warning: no --allowed-signers or --keyring: no commit can be the gate's")
 	}
+	repo := f.repo
+	if isRepoURL(f.repo) {
+		if repo, err = cloneForAudit(ctx, f.repo, f.branch, f.remote); err != nil {
+			return auditError(stderr, err)
+		}
+		defer func() { _ = os.RemoveAll(repo) }()
+	}
 	rep, err := audit.Run(ctx, audit.Options{
-		Repo: f.repo, Branch: f.branch, Path: f.path, Since: f.since,
+		Repo: repo, Branch: f.branch, Path: f.path, Since: f.since,
 		Signers: signers, MaxFileBytes: f.maxFileBytes,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
-		if errors.Is(err, audit.ErrUsage) {
-			return auditUsage
-		}
-		return auditUnavailable
+		return auditError(stderr, err)
 	}
 	if f.reverify {
 		reverify(ctx, rep, set, f.allowInsecure)
@@ -124,6 +140,17 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return auditUnavailable
 	}
 	return auditStatus(rep, f.failKinds)
+}
+
+// auditError reports an error that ended the audit before a report:
+// exit 2 for what the caller must fix, 3 for what may pass on a retry.
+func auditError(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
+	var usage usageError
+	if errors.Is(err, audit.ErrUsage) || errors.As(err, &usage) {
+		return auditUsage
+	}
+	return auditUnavailable
 }
 
 func auditStatus(rep *audit.Report, fail map[audit.Kind]bool) int {

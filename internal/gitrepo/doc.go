@@ -1,7 +1,9 @@
 // Package gitrepo writes one change to a Git repository the way the gate
 // needs it: clone a branch, let the caller rewrite files, make a single
 // (optionally signed) commit on top of the remote tip and push it, retrying
-// from the new tip when someone else pushed first.
+// from the new tip when someone else pushed first. CloneBare (clone.go)
+// fetches one branch with its whole history, bounded in time and bytes,
+// for readers of history such as imagegate audit.
 //
 // It owns transport authentication (mapped from Flux GitRepository secrets),
 // commit signing (OpenPGP and SSH), and the classification of Git failures
