@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"github.com/imagegate/imagegate/internal/audit"
-	"github.com/imagegate/imagegate/internal/policy"
 )
 
 // Exit statuses of `imagegate audit`, in the style of `imagegate verify`.
@@ -28,6 +27,7 @@ type auditFlags struct {
 	failKinds                 map[audit.Kind]bool
 	reverify, allowInsecure   bool
 	policies                  stringList
+	kubeconfig, namespace     string
 	remote                    remoteFlags
 }
 
@@ -45,6 +45,8 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditFlags, error) {
 	fs.StringVar(&f.failOn, "fail-on", "all", "comma-separated findings that make the exit status 1: all, "+joinAllKinds())
 	fs.BoolVar(&f.reverify, "reverify", false, "verify each digest again under the --policy files (no-longer-verifies)")
 	fs.Var(&f.policies, "policy", "with --reverify: file of TrustPolicy/ClusterTrustPolicy YAML documents (repeatable)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "with --reverify, instead of --policy: verify under the cluster's trust policies (the namespace a commit's Verified-Policy names, else --namespace, with the ClusterTrustPolicies as the floor)")
+	fs.StringVar(&f.namespace, "namespace", "", "with --kubeconfig: namespace whose TrustPolicies judge entries whose trailers name none")
 	fs.BoolVar(&f.allowInsecure, "allow-insecure-registry", false, "with --reverify: allow plain HTTP registries")
 	fs.Int64Var(&f.maxFileBytes, "max-file-bytes", audit.DefaultMaxFileBytes, "largest file version read; bigger ones are reported skipped")
 	f.remote.register(fs)
@@ -63,10 +65,14 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditFlags, error) {
 		return f, fmt.Errorf("--output %q: want table, json or github", f.output)
 	case f.maxFileBytes <= 0:
 		return f, fmt.Errorf("--max-file-bytes %d: want a positive number", f.maxFileBytes)
-	case f.reverify && len(f.policies) == 0:
-		return f, errors.New("--reverify needs at least one --policy FILE")
-	case !f.reverify && len(f.policies) > 0:
-		return f, errors.New("--policy is read only with --reverify")
+	case f.reverify && len(f.policies) == 0 && f.kubeconfig == "":
+		return f, errors.New("--reverify needs at least one --policy FILE, or --kubeconfig")
+	case len(f.policies) > 0 && f.kubeconfig != "":
+		return f, errors.New("--policy and --kubeconfig: give one source of policies")
+	case !f.reverify && (len(f.policies) > 0 || f.kubeconfig != ""):
+		return f, errors.New("--policy and --kubeconfig are read only with --reverify")
+	case f.namespace != "" && f.kubeconfig == "":
+		return f, errors.New("--namespace is read only with --kubeconfig")
 	case f.remote.given() && !isRepoURL(f.repo):
 		return f, errors.New("--username and the credential files are read only with a --repo URL")
 	}
@@ -103,12 +109,19 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return auditUsage
 	}
-	var set *policy.Set
-	if f.reverify {
-		if set, err = loadPolicies(ctx, f.policies); err != nil {
+	var policies policiesFor
+	switch {
+	case f.kubeconfig != "":
+		if policies, err = clusterPolicies(ctx, f.kubeconfig, f.namespace); err != nil {
+			return auditError(stderr, err)
+		}
+	case f.reverify:
+		set, err := loadPolicies(ctx, f.policies)
+		if err != nil {
 			fmt.Fprintf(stderr, "imagegate audit: %v\n", err)
 			return auditUsage
 		}
+		policies = filePolicies(set)
 	}
 	signers, err := audit.LoadSigners(f.allowedSigners, f.keyring)
 	if err != nil {
@@ -133,7 +146,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return auditError(stderr, err)
 	}
 	if f.reverify {
-		reverify(ctx, rep, set, f.allowInsecure)
+		reverify(ctx, rep, policies, f.allowInsecure)
 	}
 	if err := writeAudit(stdout, f.output, rep, f.failKinds); err != nil {
 		fmt.Fprintf(stderr, "imagegate audit: %v\n", err)

@@ -2,7 +2,6 @@ package admission
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -10,7 +9,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
+	"github.com/imagegate/imagegate/internal/clusterpolicy"
 	"github.com/imagegate/imagegate/internal/policy"
 )
 
@@ -94,38 +93,16 @@ func (s *PolicyStore) Run(ctx context.Context) error {
 
 // Load lists and compiles every policy and swaps the set in.
 func (s *PolicyStore) Load(ctx context.Context) error {
-	var tps igv1.TrustPolicyList
-	if err := s.reader.List(ctx, &tps); err != nil {
-		return fmt.Errorf("listing TrustPolicies: %w", err)
+	l, err := clusterpolicy.Load(ctx, s.reader, s.secrets)
+	if err != nil {
+		return err
 	}
-	var ctps igv1.ClusterTrustPolicyList
-	if err := s.reader.List(ctx, &ctps); err != nil {
-		return fmt.Errorf("listing ClusterTrustPolicies: %w", err)
+	for ref, err := range l.Invalid {
+		s.log.ErrorContext(ctx, "trust policy does not compile: the images it covers are denied", "kind", ref.Kind, "policy", ref.String(), "error", err)
 	}
-	compiled := make([]*policy.Policy, 0, len(tps.Items)+len(ctps.Items))
-	invalid := map[policy.Ref]error{}
-	var broken []policy.Broken
-	add := func(ref policy.Ref, spec *igv1.TrustPolicySpec) {
-		p, err := policy.Compile(ctx, ref, spec, s.secrets)
-		if err != nil {
-			invalid[ref] = err
-			if b, ok := policy.NewBroken(ref, spec, err); ok {
-				broken = append(broken, b)
-			}
-			s.log.ErrorContext(ctx, "trust policy does not compile: the images it covers are denied", "kind", ref.Kind, "policy", ref.String(), "error", err)
-			return
-		}
-		compiled = append(compiled, p)
-	}
-	for i := range ctps.Items {
-		add(policy.Ref{Kind: "ClusterTrustPolicy", Name: ctps.Items[i].Name}, &ctps.Items[i].Spec)
-	}
-	for i := range tps.Items {
-		add(policy.Ref{Kind: "TrustPolicy", Namespace: tps.Items[i].Namespace, Name: tps.Items[i].Name}, &tps.Items[i].Spec)
-	}
-	s.set.Store(policy.NewSet(compiled, broken...))
+	s.set.Store(l.Set())
 	s.mu.Lock()
-	s.invalid = invalid
+	s.invalid = l.Invalid
 	s.mu.Unlock()
 	return nil
 }
