@@ -26,6 +26,7 @@ type auditFlags struct {
 	maxFileBytes              int64
 	failKinds                 map[audit.Kind]bool
 	reverify, allowInsecure   bool
+	allImages                 bool
 	policies                  stringList
 	kubeconfig, namespace     string
 	remote                    remoteFlags
@@ -38,6 +39,7 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditFlags, error) {
 	fs.StringVar(&f.repo, "repo", ".", "local clone of the GitOps repository, or its URL (https://, http://, ssh:// or user@host:path), cloned for the audit and removed after")
 	fs.StringVar(&f.branch, "branch", "HEAD", "branch (any revision) whose first-parent history is audited")
 	fs.StringVar(&f.path, "path", "", "audit only files under this path of the repository")
+	fs.BoolVar(&f.allImages, "all-images", false, "judge every container and image-volume image of the Pods and workloads in changed files, not only setter-marked fields")
 	fs.StringVar(&f.since, "since", "", "audit only commits after this one; its history seeds what counts as verified")
 	fs.StringVar(&f.allowedSigners, "allowed-signers", "", "SSH allowed-signers file (git's gpg.ssh.allowedSignersFile format) of the gate's keys")
 	fs.StringVar(&f.keyring, "keyring", "", "armored OpenPGP public keys of the gate")
@@ -51,7 +53,7 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditFlags, error) {
 	fs.Int64Var(&f.maxFileBytes, "max-file-bytes", audit.DefaultMaxFileBytes, "largest file version read; bigger ones are reported skipped")
 	f.remote.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: imagegate audit [--repo PATH|URL] [--branch B] [--path P] [--since REV] [--allowed-signers FILE] [--keyring FILE] [--output table|json|github] [--fail-on LIST]")
+		fmt.Fprintln(stderr, "usage: imagegate audit [--repo PATH|URL] [--branch B] [--path P] [--since REV] [--all-images] [--allowed-signers FILE] [--keyring FILE] [--output table|json|github] [--fail-on LIST]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -140,7 +142,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	rep, err := audit.Run(ctx, audit.Options{
 		Repo: repo, Branch: f.branch, Path: f.path, Since: f.since,
-		Signers: signers, MaxFileBytes: f.maxFileBytes,
+		Signers: signers, MaxFileBytes: f.maxFileBytes, AllImages: f.allImages,
 	})
 	if err != nil {
 		return auditError(stderr, err)

@@ -232,7 +232,7 @@ func (a *auditor) readRefs(file, hash string) (rs []ref, skip string, err error)
 	if err != nil {
 		return nil, "", err
 	}
-	rs, err = refsOf(file, data)
+	rs, err = refsOf(file, data, a.opts.AllImages)
 	if err != nil {
 		return nil, err.Error() + "; image references in it were not audited", nil //nolint:nilerr // a file that is not YAML is reported skipped, not fatal
 	}
