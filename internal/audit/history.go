@@ -28,6 +28,8 @@ type history interface {
 // goroutine reading diffs, next by the judge, in the same order.
 type objectSource interface {
 	request(hashes []string) error
+	// requested is called once the last request is made.
+	requested() error
 	next(hash, typ string, limit int64) ([]byte, error)
 	close() error
 }
