@@ -22,33 +22,21 @@ type catFile struct {
 }
 
 // request asks for the objects; their answers are read with next, in
-// this order. Requests and answers are buffered on both sides (bufio
-// here, --buffer in git), so the two processes trade a few KiB at a time
-// rather than waking each other per object, which costs far more than the
-// work on a loaded machine. Nothing waits on a buffer for ever: the judge
-// waits on the oldest commit queued, which is at least jobQueue commits
-// of requests and answers (tens of KiB, several buffers) behind the
-// newest when the queue is full; and requested closes git's input at the
-// end, which flushes the rest.
+// this order.
 func (c *catFile) request(hashes []string) error {
 	for _, h := range hashes {
 		if _, err := c.w.WriteString(h + "\n"); err != nil {
 			return fmt.Errorf("git cat-file: %w", err)
 		}
 	}
-	return nil
-}
-
-// requested says no more requests come: git answers the rest and ends.
-func (c *catFile) requested() error {
 	if err := c.w.Flush(); err != nil {
 		return fmt.Errorf("git cat-file: %w", err)
 	}
-	return c.in.Close()
+	return nil
 }
 
 func startCatFile(ctx context.Context, git gitCmd) (objectSource, error) {
-	cmd := git.command(ctx, "cat-file", "--batch", "--buffer")
+	cmd := git.command(ctx, "cat-file", "--batch")
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

@@ -274,9 +274,7 @@ func (g goGit) objects(context.Context) (objectSource, error) { return goGitObje
 type goGitObjects struct{ repo *git.Repository }
 
 func (goGitObjects) request([]string) error { return nil }
-
-func (goGitObjects) requested() error { return nil }
-func (goGitObjects) close() error     { return nil }
+func (goGitObjects) close() error           { return nil }
 
 func (o goGitObjects) next(hash, typ string, limit int64) ([]byte, error) {
 	t, err := plumbing.ParseObjectType(typ)

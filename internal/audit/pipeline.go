@@ -88,9 +88,6 @@ func (a *auditor) walk(ctx context.Context, steps []step) error {
 				return ctx.Err()
 			}
 		})
-		if rerr := a.cat.requested(); err == nil {
-			err = rerr
-		}
 		produced <- err
 	}()
 	ps := startParsers(ctx, a.opts.MaxFileBytes, a.opts.AllImages)
