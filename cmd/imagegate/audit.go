@@ -45,7 +45,7 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditFlags, error) {
 	fs.StringVar(&f.keyring, "keyring", "", "armored OpenPGP public keys of the gate")
 	fs.StringVar(&f.output, "output", "table", "output format: table, json or github (workflow commands)")
 	fs.StringVar(&f.failOn, "fail-on", "all", "comma-separated findings that make the exit status 1: all, "+joinAllKinds())
-	fs.BoolVar(&f.reverify, "reverify", false, "verify each digest again under the --policy files (no-longer-verifies)")
+	fs.BoolVar(&f.reverify, "reverify", false, "verify each digest again under the --policy files or, with --kubeconfig, the cluster's policies (no-longer-verifies)")
 	fs.Var(&f.policies, "policy", "with --reverify: file of TrustPolicy/ClusterTrustPolicy YAML documents (repeatable)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "with --reverify, instead of --policy: verify under the cluster's trust policies (the namespace a commit's Verified-Policy names, else --namespace, with the ClusterTrustPolicies as the floor)")
 	fs.StringVar(&f.namespace, "namespace", "", "with --kubeconfig: namespace whose TrustPolicies judge entries whose trailers name none")
