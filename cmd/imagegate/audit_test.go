@@ -159,3 +159,19 @@ func TestAuditGitHubOutput(t *testing.T) {
 		t.Fatalf("findings outside --fail-on are not warnings:\n%s", out)
 	}
 }
+
+// TestAuditAllImagesFlag: a person's unmarked Pod image is a finding
+// only with --all-images.
+func TestAuditAllImagesFlag(t *testing.T) {
+	t.Parallel()
+	r := testenv.NewLocalRepo(t)
+	r.Write(t, map[string]string{"pod.yaml": "apiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: c, image: ghcr.io/org/app:v1}]\n"})
+	r.Commit(t, "Add a pod", testenv.CommitOptions{})
+	if code, out, _ := runAuditCLI(t, "--repo", r.Dir); code != auditClean {
+		t.Errorf("without --all-images: exit %d, want %d\n%s", code, auditClean, out)
+	}
+	code, out, _ := runAuditCLI(t, "--repo", r.Dir, "--all-images")
+	if code != auditFinding || !strings.Contains(out, "pod.yaml:4") || !strings.Contains(out, "missing-trailer,tag-only") {
+		t.Errorf("with --all-images: exit %d, want %d and pod.yaml:4 found\n%s", code, auditFinding, out)
+	}
+}

@@ -4,16 +4,17 @@ import (
 	"strings"
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
+	"github.com/imagegate/imagegate/internal/podspec"
 )
 
-// specPlace says where a kind keeps its pod spec.
-type specPlace int
+// specPlace says where a kind keeps its pod spec (podspec.PlaceOf).
+type specPlace = podspec.Place
 
 const (
-	placeNone        specPlace = iota
-	placePod                   // spec
-	placeTemplate              // spec.template.spec
-	placeJobTemplate           // spec.jobTemplate.spec.template.spec
+	placeNone        = podspec.PlaceNone
+	placePod         = podspec.PlacePod
+	placeTemplate    = podspec.PlaceTemplate
+	placeJobTemplate = podspec.PlaceJobTemplate
 )
 
 // kindInfo is what the webhook knows about one kind it validates.
@@ -42,20 +43,19 @@ var (
 // asks for v1 with matchPolicy Equivalent, and the pod spec is in the same
 // place in every version.
 func workloadKind(gk groupKind) (kindInfo, bool) {
-	key := groupKind{Group: gk.Group, Kind: gk.Kind}
-	switch key {
-	case kindPod:
-		return kindInfo{place: placePod, owners: []groupKind{kindReplicaSet, kindJob, kindStatefulSet, kindDaemonSet, kindReplicationController}}, true
-	case kindReplicaSet:
-		return kindInfo{place: placeTemplate, owners: []groupKind{kindDeployment}}, true
-	case kindJob:
-		return kindInfo{place: placeTemplate, owners: []groupKind{kindCronJob}}, true
-	case kindDeployment, kindStatefulSet, kindDaemonSet, kindReplicationController:
-		return kindInfo{place: placeTemplate}, true
-	case kindCronJob:
-		return kindInfo{place: placeJobTemplate}, true
+	info := kindInfo{place: podspec.PlaceOf(gk.Group, gk.Kind)}
+	if info.place == placeNone {
+		return kindInfo{}, false
 	}
-	return kindInfo{}, false
+	switch (groupKind{Group: gk.Group, Kind: gk.Kind}) {
+	case kindPod:
+		info.owners = []groupKind{kindReplicaSet, kindJob, kindStatefulSet, kindDaemonSet, kindReplicationController}
+	case kindReplicaSet:
+		info.owners = []groupKind{kindDeployment}
+	case kindJob:
+		info.owners = []groupKind{kindCronJob}
+	}
+	return info, true
 }
 
 // spec returns the pod spec of w that counts for a kind kept at place.

@@ -1,5 +1,7 @@
 package admission
 
+import "github.com/imagegate/imagegate/internal/podspec"
+
 // review is the part of an admission.k8s.io/v1 AdmissionReview request
 // that a decision needs. It is decoded straight from the body (decode.go),
 // never through the typed Kubernetes objects: an unchanged 36 KB
@@ -63,20 +65,7 @@ type ownerRef struct {
 }
 
 // podSpec holds every field of a pod spec that names an image the kubelet
-// pulls. In k8s.io/api v0.37 (core/v1 types.go) those are:
-//
-//   - containers[].image, initContainers[].image and
-//     ephemeralContainers[].image: checked;
-//   - volumes[].image.reference (ImageVolumeSource, KEP-4639, GA and
-//     locked on since Kubernetes 1.36): checked;
-//
-// and no other. Fields that look alike but pull nothing from a registry:
-// volumes[].rbd.image names a Ceph RBD image in a pool;
-// imagePullSecrets, imagePullPolicy and volumes[].image.pullPolicy say how
-// to pull; status.containerStatuses[].image, .imageID and
-// .volumeMounts[].volumeStatus.image.imageRef report what the kubelet
-// ran, written by it, not by the Pod's author. Re-read types.go when the
-// Kubernetes modules move to a new minor version.
+// pulls: the list, and why no other field, is internal/podspec's.
 type podSpec struct {
 	Containers          []container
 	InitContainers      []container
@@ -107,10 +96,10 @@ type imageVolume struct {
 // Fields of a pod spec that name images, as named in audit lines and
 // messages.
 const (
-	fieldContainers          = "containers"
-	fieldInitContainers      = "initContainers"
-	fieldEphemeralContainers = "ephemeralContainers"
-	fieldVolumes             = "volumes" // volumes[].image.reference
+	fieldContainers          = podspec.FieldContainers
+	fieldInitContainers      = podspec.FieldInitContainers
+	fieldEphemeralContainers = podspec.FieldEphemeralContainers
+	fieldVolumes             = podspec.FieldVolumes // volumes[].image.reference
 )
 
 // imageRef is one image of an object.

@@ -34,6 +34,11 @@ type Options struct {
 	MaxFileBytes int64
 	// Now decides which exceptions have expired; zero is time.Now.
 	Now time.Time
+	// AllImages reads, besides setter-marked fields, every field of the
+	// Kubernetes objects in changed files that names an image the kubelet
+	// pulls (containers, init and ephemeral containers, image volumes of
+	// Pods and the workload kinds' pod templates).
+	AllImages bool
 	// Reader is ReaderGit, ReaderGoGit, or "" for the git CLI when it is
 	// on PATH and go-git otherwise.
 	Reader string

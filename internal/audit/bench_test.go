@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"runtime"
+	"runtime/metrics"
 	"testing"
+	"time"
 
 	"github.com/imagegate/imagegate/internal/audit"
 	"github.com/imagegate/imagegate/internal/testenv"
@@ -54,12 +57,14 @@ func benchRef(file, version int) string {
 
 // BenchmarkAudit compares the audit of a generated history (the CLI
 // path) with `git log -p --first-parent` over the same history, at two
-// history lengths so memory per commit can be compared. See
-// docs/benchmarks.md.
+// history lengths so memory per commit can be compared: besides time and
+// allocation it reports the peak live heap (after each collection) and the
+// peak heap (live and garbage) during the audit. See docs/benchmarks.md.
 func BenchmarkAudit(b *testing.B) {
-	for _, commits := range []int{2_500, 10_000} {
+	for _, commits := range []int{2_000, 10_000} {
 		r := benchHistory(b, commits, 500)
 		b.Run(fmt.Sprintf("commits=%d/git-log-p", commits), func(b *testing.B) {
+			defer startCPU().report(b)
 			for b.Loop() {
 				cmd := exec.Command("git", "-C", r.Dir, "log", "-p", "--first-parent", "main")
 				cmd.Stdout = io.Discard
@@ -78,6 +83,9 @@ func benchAuditRun(b *testing.B, r *testenv.LocalRepo, commits int, reader strin
 	b.Helper()
 	b.Run(fmt.Sprintf("commits=%d/audit-%s", commits, reader), func(b *testing.B) {
 		b.ReportAllocs()
+		peak := startHeapPeak()
+		defer peak.report(b)
+		defer startCPU().report(b)
 		for b.Loop() {
 			rep, err := audit.Run(b.Context(), audit.Options{Repo: r.Dir, Branch: "main", Path: "deploy", Reader: reader})
 			if err != nil {
@@ -89,4 +97,59 @@ func benchAuditRun(b *testing.B, r *testenv.LocalRepo, commits int, reader strin
 			}
 		}
 	})
+}
+
+// cpuStart.report reports the CPU time per operation of the process and the
+// git processes it ran since start: the figure to compare on a shared
+// machine, where wall time follows the load.
+type cpuStart struct{ self, children int64 }
+
+func startCPU() cpuStart {
+	self, children := testenv.CPUTime()
+	return cpuStart{self, children}
+}
+
+func (s cpuStart) report(b *testing.B) {
+	self, children := testenv.CPUTime()
+	n := float64(b.N) * 1e6
+	b.ReportMetric(float64(self-s.self+children-s.children)/n, "cpu-ms/op")
+	b.ReportMetric(float64(self-s.self)/n, "go-cpu-ms/op")
+}
+
+// heapPeak samples the heap every 2 ms through runtime/metrics
+// (no stop-the-world) and keeps the largest live heap (as of the last
+// collection) and the largest heap in use, garbage included.
+type heapPeak struct {
+	stop       chan struct{}
+	done       chan struct{}
+	live, heap uint64
+}
+
+func startHeapPeak() *heapPeak {
+	runtime.GC()
+	p := &heapPeak{stop: make(chan struct{}), done: make(chan struct{})}
+	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	go func() {
+		defer close(p.done)
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(samples)
+			p.live = max(p.live, samples[0].Value.Uint64())
+			p.heap = max(p.heap, samples[1].Value.Uint64())
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return p
+}
+
+func (p *heapPeak) report(b *testing.B) {
+	close(p.stop)
+	<-p.done
+	b.ReportMetric(float64(p.live)/(1<<20), "peak-live-MiB")
+	b.ReportMetric(float64(p.heap)/(1<<20), "peak-heap-MiB")
 }

@@ -25,7 +25,7 @@ type history interface {
 }
 
 // objectSource serves commits and blobs: request is called by the
-// goroutine reading diffs, next by the judge, in the same order.
+// goroutine reading diffs, next by the loader (parse.go), in the same order.
 type objectSource interface {
 	request(hashes []string) error
 	next(hash, typ string, limit int64) ([]byte, error)

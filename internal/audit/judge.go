@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
@@ -20,17 +19,14 @@ type introduced struct {
 // judge is called for every commit whose first-parent diff touches the
 // path: it reads the old and new versions of the changed files, and when
 // image references changed, the commit, and records its entries.
-func (a *auditor) judge(j job) error {
-	d := j.diff
+func (a *auditor) judge(l loaded) error {
+	d := l.diff
 	seed := a.seed[d.commit]
-	old, refs, marked, err := a.readChanges(j, seed)
+	old, refs, marked, err := a.readChanges(l, seed)
 	if err != nil {
 		return err
 	}
-	raw, err := a.cat.next(d.commit, "commit", maxCommitBytes)
-	if err != nil {
-		return fmt.Errorf("commit %s: %w", d.commit, err)
-	}
+	raw := l.commit
 	if !marked {
 		return nil
 	}
@@ -154,17 +150,17 @@ func nonNil(s []string) []string {
 
 // readChanges returns the canonical references of the old versions of the
 // changed files and the references of their new versions, and whether any
-// version held a marked reference at all. It reads the answers to the
-// job's requests in order; an old version not requested comes from the
-// per-path cache. A file too big or not YAML is reported skipped; failing
-// to read from git ends the walk.
-func (a *auditor) readChanges(j job, seed bool) (old map[string]bool, refs []ref, marked bool, err error) {
+// version held a marked reference at all. It takes the parses of the
+// versions the job requested, in order; an old version not requested
+// comes from the per-path cache. A file too big or not YAML is reported
+// skipped; failing to read from git ends the walk.
+func (a *auditor) readChanges(l loaded, seed bool) (old map[string]bool, refs []ref, marked bool, err error) {
 	old = map[string]bool{}
-	for _, f := range j.files {
+	for i, f := range l.files {
 		var oldRefs []ref
 		switch {
 		case f.readOld:
-			v, err := a.readVersion(j.diff.commit, f.path, f.oldHash, false, seed)
+			v, err := a.readVersion(l.diff.commit, f.path, f.oldHash, l.old[i], false, seed)
 			if err != nil {
 				return nil, nil, false, err
 			}
@@ -172,7 +168,7 @@ func (a *auditor) readChanges(j job, seed bool) (old map[string]bool, refs []ref
 		case f.oldHash != "" && isRegularMode(f.oldMode):
 			v, ok := a.lastNew[f.path]
 			if !ok || v.hash != f.oldHash {
-				return nil, nil, false, fmt.Errorf("commit %s: %s: no cached version %s; this is a bug, please report it", j.diff.commit, f.path, f.oldHash)
+				return nil, nil, false, fmt.Errorf("commit %s: %s: no cached version %s; this is a bug, please report it", l.diff.commit, f.path, f.oldHash)
 			}
 			oldRefs = v.refs
 		}
@@ -184,7 +180,7 @@ func (a *auditor) readChanges(j job, seed bool) (old map[string]bool, refs []ref
 		marked = marked || len(oldRefs) > 0
 		delete(a.lastNew, f.path)
 		if f.readNew {
-			v, err := a.readVersion(j.diff.commit, f.path, f.newHash, true, seed)
+			v, err := a.readVersion(l.diff.commit, f.path, f.newHash, l.new[i], true, seed)
 			if err != nil {
 				return nil, nil, false, err
 			}
@@ -203,8 +199,8 @@ type version struct {
 	refs []ref
 }
 
-func (a *auditor) readVersion(commit, path, hash string, isNew, seed bool) (version, error) {
-	rs, skip, err := a.readRefs(path, hash)
+func (a *auditor) readVersion(commit, path, hash string, p *parse, isNew, seed bool) (version, error) {
+	rs, skip, err := p.wait()
 	if err != nil {
 		return version{}, fmt.Errorf("commit %s: %s: %w", commit, path, err)
 	}
@@ -222,22 +218,6 @@ func isSetterChange(ch fileChange) bool {
 // isRegularMode: regular and executable files; symlinks and submodules
 // hold no YAML.
 func isRegularMode(mode string) bool { return mode == "100644" || mode == "100755" }
-
-// readRefs returns a file version's references, or why it was skipped.
-func (a *auditor) readRefs(file, hash string) (rs []ref, skip string, err error) {
-	data, err := a.cat.next(hash, "blob", a.opts.MaxFileBytes)
-	if errors.Is(err, errTooBig) {
-		return nil, err.Error() + " (--max-file-bytes); image references in it were not audited", nil
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	rs, err = refsOf(file, data)
-	if err != nil {
-		return nil, err.Error() + "; image references in it were not audited", nil //nolint:nilerr // a file that is not YAML is reported skipped, not fatal
-	}
-	return rs, "", nil
-}
 
 // introducedRefs returns the new references not held before, first
 // occurrence of each canonical reference only. A marked value that is not

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -61,8 +62,9 @@ func (p *planner) plan(d commitDiff) (job, []string) {
 }
 
 // walk runs git diff-tree over the steps on one goroutine, requesting
-// each commit's objects from cat-file as soon as its diff is read, and
-// judges the commits in order on the calling goroutine.
+// each commit's objects from cat-file as soon as its diff is read; a
+// second goroutine reads the objects and hands file versions to the
+// parsers; the commits are judged in order on the calling goroutine.
 func (a *auditor) walk(ctx context.Context, steps []step) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -71,7 +73,7 @@ func (a *auditor) walk(ctx context.Context, steps []step) error {
 	go func() {
 		defer close(jobs)
 		p := &planner{lastNew: map[string]string{}}
-		produced <- a.hist.diffs(ctx, steps, a.report.Path, func(d commitDiff) error {
+		err := a.hist.diffs(ctx, steps, a.report.Path, func(d commitDiff) error {
 			j, hashes := p.plan(d)
 			if len(hashes) == 0 {
 				return nil
@@ -86,22 +88,42 @@ func (a *auditor) walk(ctx context.Context, steps []step) error {
 				return ctx.Err()
 			}
 		})
+		produced <- err
+	}()
+	ps := startParsers(ctx, a.opts.MaxFileBytes, a.opts.AllImages)
+	defer ps.stop()
+	ready := make(chan loaded, loadQueue)
+	loadedAll := make(chan error, 1)
+	go func() {
+		defer close(ready)
+		err := a.load(ctx, jobs, ready, ps)
+		if err != nil {
+			cancel()
+			for range jobs { // let the producer end
+			}
+		}
+		loadedAll <- err
 	}()
 	var judgeErr error
-	for j := range jobs {
+	for l := range ready {
 		if judgeErr != nil {
-			continue // drain so the producer ends
+			continue // drain so the loader ends
 		}
-		if judgeErr = a.judge(j); judgeErr != nil {
+		if judgeErr = a.judge(l); judgeErr != nil {
 			cancel()
 		}
 	}
+	loadErr := <-loadedAll
 	prodErr := <-produced
-	if judgeErr != nil {
+	switch {
+	case judgeErr != nil:
 		return judgeErr
-	}
-	if prodErr != nil {
+	case loadErr != nil && !errors.Is(loadErr, context.Canceled):
+		return loadErr
+	case prodErr != nil:
 		return fmt.Errorf("reading history: %w", prodErr)
+	case loadErr != nil:
+		return loadErr
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"go.yaml.in/yaml/v3"
+
 	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/setters"
 )
@@ -29,8 +31,18 @@ type docPolicy struct {
 // marker ("ns:name") is one reference; the name, tag and digest markers of
 // one policy in one YAML document compose one as name[:tag][@digest]. A
 // tag or digest without a name marker names no repository and is left out.
-func refsOf(file string, src []byte) ([]ref, error) {
-	ms, err := setters.Scan(src)
+// With allImages, the image fields of the Kubernetes objects in the file
+// follow, marked or not (a field both marked and an image field is one
+// reference to the judge, which counts each canonical reference once).
+func refsOf(file string, src []byte, allImages bool) ([]ref, error) {
+	var ms []setters.Marked
+	var objects []ref
+	var err error
+	if allImages {
+		ms, err = setters.ScanDocuments(src, func(_ int, root *yaml.Node) { objects = workloadRefs(file, root, objects) })
+	} else {
+		ms, err = setters.Scan(src)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -76,5 +88,5 @@ func refsOf(file string, src []byte) ([]ref, error) {
 		}
 		out = append(out, newRef(file, p.line, raw))
 	}
-	return out, nil
+	return append(out, objects...), nil
 }

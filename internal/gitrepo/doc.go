@@ -3,7 +3,9 @@
 // (optionally signed) commit on top of the remote tip and push it, retrying
 // from the new tip when someone else pushed first. It reports the branch
 // tips a run left, and stops after its first ls-remote when the caller
-// says those tips need no run (Config.Unchanged).
+// says those tips need no run (Config.Unchanged). CloneBare (clone.go)
+// fetches one branch with its whole history, bounded in time and bytes,
+// for readers of history such as imagegate audit.
 //
 // It owns transport authentication (mapped from Flux GitRepository secrets),
 // commit signing (OpenPGP and SSH), and the classification of Git failures

@@ -34,7 +34,20 @@ type Image struct {
 // library/ namespace. "repo:tag@sha256:..." keeps both the tag and the
 // digest.
 func ParseImage(ref string, opts ...name.Option) (Image, error) {
-	r, err := name.ParseReference(ref, opts...)
+	var r name.Reference
+	var err error
+	// ParseReference tries a tag first, which cannot hold "@", and builds
+	// an error message before trying the digest: a pinned reference,
+	// the common case in the webhook and imagegate audit, is parsed as a
+	// digest at once; the result is the same.
+	if strings.Contains(ref, "@") {
+		if d, derr := name.NewDigest(ref, opts...); derr == nil {
+			r = d
+		}
+	}
+	if r == nil {
+		r, err = name.ParseReference(ref, opts...)
+	}
 	if err != nil {
 		return Image{}, fmt.Errorf("image reference %q: %w", ref, err)
 	}

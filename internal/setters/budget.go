@@ -92,3 +92,18 @@ func (b *Budget) acquire(ctx context.Context, weight int64) error {
 }
 
 func (b *Budget) release(weight int64) { b.parsing.Release(weight) }
+
+// Reserve waits until data fits in the budget beside the files being
+// parsed on other goroutines, for readers that call Scan in parallel
+// (imagegate audit); call release once the parse is done. A file over the
+// limits weighs the whole budget: Scan refuses it without parsing.
+func (b *Budget) Reserve(ctx context.Context, data []byte) (release func(), err error) {
+	w, skip := b.admit(data)
+	if skip != "" {
+		w = budgetUnits
+	}
+	if err := b.acquire(ctx, w); err != nil {
+		return nil, err
+	}
+	return func() { b.release(w) }, nil
+}

@@ -301,3 +301,42 @@ func FuzzNodeBound(f *testing.F) {
 		}
 	})
 }
+
+// TestReserveSharesTheBudget: Reserve, what parallel readers of history
+// (imagegate audit) parse under, weighs files as Apply does: while a file
+// over half the node limit is reserved, a second cannot be, and a file
+// over the limits weighs the whole budget; release gives it back.
+func TestReserveSharesTheBudget(t *testing.T) {
+	t.Parallel()
+	b, err := NewBudget(Limits{MaxFileBytes: 1 << 20, MaxFileNodes: 100_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	half := bytes.Repeat([]byte("- a\n"), 13_000) // bound 52,002 nodes
+	release, err := b.Reserve(ctx, half)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := b.admit(half)
+	if b.parsing.TryAcquire(w) {
+		t.Error("two files over half the node limit were reserved together")
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := b.Reserve(canceled, half); err == nil {
+		t.Error("Reserve on a budget without room, with a canceled context, succeeded")
+	}
+	release()
+	over, err := b.Reserve(ctx, bytes.Repeat([]byte("- a\n"), 30_000)) // over the node limit
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.parsing.TryAcquire(1) {
+		t.Error("a file over the limits did not weigh the whole budget")
+	}
+	over()
+	if !b.parsing.TryAcquire(budgetUnits) {
+		t.Error("the budget was not given back")
+	}
+}

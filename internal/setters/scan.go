@@ -33,10 +33,19 @@ func IsSetterFile(name string) bool { return isYAMLName(name) }
 // parsed at all. The caller bounds len(src); the node count is bounded here
 // as Apply bounds it (DefaultLimits.MaxFileNodes, counted before parsing),
 // so a dense file costs a reader of history no more memory than the gate.
-func Scan(src []byte) (ms []Marked, err error) {
+func Scan(src []byte) ([]Marked, error) {
 	if !bytes.Contains(src, token) {
 		return nil, nil
 	}
+	return ScanDocuments(src, nil)
+}
+
+// ScanDocuments is Scan for readers that need more of a file than its
+// markers (imagegate audit --all-images reads every container image): it
+// parses src whether or not it holds a marker, under the same node bound,
+// and calls visit, when not nil, with each document's root after
+// collecting the document's markers. visit must not keep the node.
+func ScanDocuments(src []byte, visit func(doc int, root *yaml.Node)) (ms []Marked, err error) {
 	if n := nodeBound(src); n > DefaultLimits.MaxFileNodes {
 		return nil, fmt.Errorf("may hold up to %d YAML nodes (counted before parsing), over the limit of %d the gate parses", n, DefaultLimits.MaxFileNodes)
 	}
@@ -46,6 +55,7 @@ func Scan(src []byte) (ms []Marked, err error) {
 			ms, err = nil, fmt.Errorf("the YAML parser failed on this file (%v)", r)
 		}
 	}()
+	marked := bytes.Contains(src, token)
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	for doc := 0; ; doc++ {
 		var n yaml.Node
@@ -56,11 +66,16 @@ func Scan(src []byte) (ms []Marked, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("not valid YAML: %w", err)
 		}
-		_ = walkScalars(&n, false, func(s *yaml.Node, _ bool) error {
-			if m, ok := markerOf(s); ok {
-				ms = append(ms, Marked{Doc: doc, Line: s.Line, Policy: m.policy, Setter: m.setter, Value: s.Value})
-			}
-			return nil
-		})
+		if marked {
+			_ = walkScalars(&n, false, func(s *yaml.Node, _ bool) error {
+				if m, ok := markerOf(s); ok {
+					ms = append(ms, Marked{Doc: doc, Line: s.Line, Policy: m.policy, Setter: m.setter, Value: s.Value})
+				}
+				return nil
+			})
+		}
+		if visit != nil {
+			visit(doc, &n)
+		}
 	}
 }
