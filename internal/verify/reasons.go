@@ -54,6 +54,11 @@ const (
 	ReasonNotPullable Reason = "NotPullable"
 	// ReasonUnavailable: the registry could not be asked; transient.
 	ReasonUnavailable Reason = "Unavailable"
+	// ReasonTrustRootUnavailable: a keyless authority relies on Sigstore's
+	// public-good trusted root and imagegate has none (the TUF mirror could
+	// not be reached and nothing was persisted); transient, Result
+	// Unavailable, never cached as a denial.
+	ReasonTrustRootUnavailable Reason = "TrustRootUnavailable"
 	// ReasonInvalidPolicy: the compiled policy cannot verify anything (no
 	// authorities, a keyless authority without a trusted root, ...). Fix
 	// the TrustPolicy.
