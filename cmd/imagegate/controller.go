@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
@@ -40,6 +42,7 @@ type controllerFlags struct {
 	setterLimits  setters.Limits
 	maxGitTimeout time.Duration
 	eventsAddr    string
+	tuf           tufFlags
 }
 
 func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, error) {
@@ -48,6 +51,7 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f.common.register(fs, ":8080", ":8081")
+	f.tuf.register(fs)
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader so that one replica reconciles at a time")
 	fs.StringVar(&f.leaderNS, "leader-election-namespace", "", "namespace of the leader election lease (default: $POD_NAMESPACE, else the in-cluster namespace)")
 	fs.IntVar(&f.concurrency, "concurrent", 4, "ImageGates reconciled in parallel")
@@ -71,6 +75,9 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 		return f, fmt.Errorf("--policy-resync %s: want a positive duration", f.policyResync)
 	}
 	if err := checkEventsAddr(f.eventsAddr); err != nil {
+		return f, err
+	}
+	if err := f.tuf.validate(); err != nil {
 		return f, err
 	}
 	sel, err := secrets.ParseWatchSelector(watch)
@@ -154,6 +161,10 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 	if err != nil {
 		return err
 	}
+	publicGood, err := f.tuf.start(ctx, mgr, registerer, slog.New(logr.ToSlogHandler(ctrl.Log.WithName("trustroot"))), nil)
+	if err != nil {
+		return err
+	}
 	rec := &gate.Reconciler{
 		NoCrossNamespaceRefs: f.noCrossNSRefs,
 		Setters:              budget,
@@ -165,6 +176,7 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 		Events:               recorders.events,
 		KubeEvents:           recorders.kube,
 		Metrics:              gate.NewMetrics(registerer),
+		PublicGood:           publicGood,
 	}
 	if err := rec.SetupWithManager(mgr, f.concurrency); err != nil {
 		return fmt.Errorf("setting up the ImageGate controller: %w", err)
@@ -172,7 +184,7 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 	for _, cluster := range []bool{false, true} {
 		tr := &trust.Reconciler{
 			Client: mgr.GetClient(), Secrets: secrets.Reader{Client: mgr.GetAPIReader()}, Cluster: cluster,
-			Resync: f.policyResync, SecretSelector: f.watchSecrets,
+			Resync: f.policyResync, SecretSelector: f.watchSecrets, PublicGood: publicGood,
 		}
 		if err := tr.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the trust policy status controller: %w", err)

@@ -46,6 +46,7 @@ type webhookFlags struct {
 	maxImages        int
 	policyResync     time.Duration
 	certs            certFlags
+	tuf              tufFlags
 }
 
 func parseWebhookFlags(args []string, stderr io.Writer) (webhookFlags, error) {
@@ -67,6 +68,7 @@ func parseWebhookFlags(args []string, stderr io.Writer) (webhookFlags, error) {
 	fs.IntVar(&f.maxImages, "max-images-per-object", admission.DefaultMaxImagesPerObject, "distinct images one object may name; an object naming more is denied (TooManyImages) with none of them checked")
 	fs.DurationVar(&f.policyResync, "policy-resync", admission.DefaultPolicyResync, "recompile policies this often (picks up keys rotated in Secrets)")
 	f.certs.register(fs)
+	f.tuf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -77,6 +79,9 @@ func parseWebhookFlags(args []string, stderr io.Writer) (webhookFlags, error) {
 		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if err := f.common.validate(); err != nil {
+		return f, err
+	}
+	if err := f.tuf.validate(); err != nil {
 		return f, err
 	}
 	if f.maxImages < 1 {
@@ -181,8 +186,20 @@ func startWebhook(ctx context.Context, f webhookFlags, audit io.Writer, log *slo
 		return err
 	}
 	reg, checker := f.common.checker(kc)
-	_, err = admission.Setup(ctx, mgr, reg, checker, admission.SetupOptions{
+	// The root is obtained before the policies are first compiled; a new
+	// root recompiles them at once.
+	var wh *admission.Webhook
+	publicGood, err := f.tuf.start(ctx, mgr, metrics.Registry, log, func() {
+		if wh != nil {
+			wh.Policies.Trigger()
+		}
+	})
+	if err != nil {
+		return err
+	}
+	wh, err = admission.Setup(ctx, mgr, reg, checker, admission.SetupOptions{
 		Options: f.handlerOptions(audit, log), Path: f.path, PolicyResync: f.policyResync, Registerer: metrics.Registry,
+		PublicGood: publicGood,
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the admission webhook: %w", err)

@@ -37,6 +37,16 @@ type PolicyStore struct {
 
 	mu      sync.Mutex
 	invalid map[policy.Ref]error
+
+	// compile carries the public-good root source, when there is one
+	// (SetPublicGood).
+	compile []policy.CompileOption
+}
+
+// SetPublicGood hands src's Sigstore public-good root to keyless
+// authorities without a trustedRoot; call before Run.
+func (s *PolicyStore) SetPublicGood(src policy.PublicGoodSource) {
+	s.compile = []policy.CompileOption{policy.WithPublicGood(src)}
 }
 
 // NewPolicyStore returns a store that lists policies through reader and
@@ -106,7 +116,7 @@ func (s *PolicyStore) Load(ctx context.Context) error {
 	invalid := map[policy.Ref]error{}
 	var broken []policy.Broken
 	add := func(ref policy.Ref, spec *igv1.TrustPolicySpec) {
-		p, err := policy.Compile(ctx, ref, spec, s.secrets)
+		p, err := policy.Compile(ctx, ref, spec, s.secrets, s.compile...)
 		if err != nil {
 			invalid[ref] = err
 			if b, ok := policy.NewBroken(ref, spec, err); ok {

@@ -18,6 +18,7 @@ import (
 
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/cache"
+	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/registry"
 	"github.com/imagegate/imagegate/internal/secrets"
@@ -50,6 +51,9 @@ type SetupOptions struct {
 	PolicyResync time.Duration
 	// Registerer for the metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// PublicGood provides the Sigstore public-good root to keyless
+	// authorities without a trustedRoot; nil: such policies do not compile.
+	PublicGood policy.PublicGoodSource
 }
 
 // Webhook is the admission webhook wired into a manager.
@@ -80,6 +84,9 @@ func Setup(ctx context.Context, mgr manager.Manager, reg *registry.Client, check
 	}
 	store := records.NewStore(mgr.GetCache(), mgr.GetClient(), checker.TTL, o.Now)
 	wh := &Webhook{Checker: checker, Policies: NewPolicyStore(mgr.GetCache(), secrets.Reader{Client: mgr.GetAPIReader()}, o.Log, o.PolicyResync)}
+	if o.PublicGood != nil {
+		wh.Policies.SetPublicGood(o.PublicGood)
+	}
 	if o.Registerer != nil {
 		m, err := NewMetrics(o.Registerer, checker.Collectors(reg.Requests)...)
 		if err != nil {

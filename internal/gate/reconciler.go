@@ -15,6 +15,7 @@ import (
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/gitrepo"
+	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/setters"
 )
@@ -54,6 +55,10 @@ type Reconciler struct {
 	// sets: without a cap a tenant's hung server could hold a reconcile
 	// worker for hours. Zero means no cap.
 	MaxGitTimeout time.Duration
+	// PublicGood provides the Sigstore public-good root to keyless
+	// authorities without a trustedRoot; nil: such policies do not
+	// compile (air-gapped).
+	PublicGood policy.PublicGoodSource
 }
 
 // GitWriter writes one change to a repository (gitrepo.Update).

@@ -34,7 +34,7 @@ func (r *Reconciler) loadTrust(ctx context.Context, namespace string) (*trustSet
 	var compiled []*policy.Policy
 	var broken []policy.Broken
 	add := func(ref policy.Ref, spec *igv1.TrustPolicySpec) {
-		p, err := policy.Compile(ctx, ref, spec, secrets.Reader{Client: r.secrets()})
+		p, err := policy.Compile(ctx, ref, spec, secrets.Reader{Client: r.secrets()}, r.compileOptions()...)
 		if err != nil {
 			ts.invalid[ref] = err
 			if b, ok := policy.NewBroken(ref, spec, err); ok {
@@ -115,4 +115,13 @@ func joinInvalid(m map[policy.Ref]error) error {
 		errs = append(errs, e)
 	}
 	return errors.Join(errs...)
+}
+
+// compileOptions hands the public-good root, when there is one, to the
+// policies compiled for a reconcile.
+func (r *Reconciler) compileOptions() []policy.CompileOption {
+	if r.PublicGood == nil {
+		return nil
+	}
+	return []policy.CompileOption{policy.WithPublicGood(r.PublicGood)}
 }

@@ -104,6 +104,19 @@ func (r *TUFRepo) ExpireTimestamp() {
 	r.signTimestamp()
 }
 
+// TamperTarget serves data in place of a target's content, under the
+// name its signed hash gives it, and publishes new metadata versions
+// without changing the target's entry: what a mirror (or a CDN in front
+// of it) serving other bytes does.
+func (r *TUFRepo) TamperTarget(name string, data []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tf := r.targets.Signed.Targets[name]
+	r.files[fmt.Sprintf("targets/%s.%s", hex.EncodeToString(tf.Hashes["sha256"]), name)] = data
+	// A new targets version makes clients look at the target again.
+	r.publish(time.Now().Add(24 * time.Hour))
+}
+
 // SetDown makes every request fail with 503 (down) or be served again.
 func (r *TUFRepo) SetDown(down bool) {
 	r.mu.Lock()

@@ -134,11 +134,13 @@ func (s *Source) Init(ctx context.Context) error {
 			return fmt.Errorf("seeding the TUF cache: %w", err)
 		}
 		// The persisted root is the last good one until something better
-		// comes: the state was verified when it was written.
-		if b := st.Files[TargetName]; b != nil {
-			if err := s.set(b, st.RefreshedAt, errors.New("the persisted root was not confirmed yet")); err != nil {
-				s.opts.Log.ErrorContext(ctx, "the persisted Sigstore trusted root does not parse; ignoring it", "store", s.opts.Store, "error", err)
-			}
+		// comes, if the anchor's targets keys vouch for it.
+		b, err := s.lastGood(st)
+		if err == nil {
+			err = s.set(b, st.RefreshedAt, errors.New("the persisted root was not confirmed yet"))
+		}
+		if err != nil {
+			s.opts.Log.ErrorContext(ctx, "the persisted Sigstore trusted root is not usable; ignoring it", "store", s.opts.Store, "error", err)
 		}
 		if s.opts.Now().Before(st.RefreshedAt.Add(s.opts.Interval)) {
 			b, err := s.update(ctx, true)

@@ -274,3 +274,46 @@ func TestMirrorFileBound(t *testing.T) {
 		t.Errorf("after a refused target: %+v, want the last good root, stale", pg)
 	}
 }
+
+// TestTamperedTrustedRootIsRefused: a mirror serving other bytes than the
+// signed hash of trusted_root.json (an attacker's Fulcio CA, say) gives a
+// client without that target cached no root at all; a persisted Secret
+// whose trusted root was replaced is not used either, even with the
+// mirror down: the anchor's targets keys do not vouch for it, so there is
+// no root (Unavailable) rather than a planted one.
+func TestTamperedTrustedRootIsRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "tuf-tampered")
+	if err := f.source(f.store, t0).Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	f.repo.Requests()
+	planted := testenv.NewTestSigstore(t).TrustedRootJSON(t)
+	f.repo.TamperTarget(trustroot.TargetName, planted)
+	fresh := f.source(nil, t0)
+	err := fresh.Init(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "hash") && !strings.Contains(err.Error(), "length") {
+		t.Fatalf("cold start against a tampered target: %v, want a hash or length mismatch", err)
+	}
+	wantRequests(t, f.repo, "/2.root.json", "/timestamp.json", "/2.snapshot.json", "/2.targets.json", "/targets/H.trusted_root.json")
+	if pg := fresh.PublicGood(); pg.Root != nil {
+		t.Fatalf("cold start against a tampered target: %+v, want no root", pg)
+	}
+
+	st, err := f.store.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Files[trustroot.TargetName] = planted
+	if err := f.store.Save(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	f.repo.SetDown(true)
+	cold := f.source(f.store, t0.Add(trustroot.DefaultInterval+time.Minute))
+	if err := cold.Init(t.Context()); err == nil {
+		t.Fatal("a cold start with a planted root and the mirror down succeeded")
+	}
+	if pg := cold.PublicGood(); pg.Root != nil || pg.Digest == digestOf(planted) {
+		t.Fatalf("cold start with a planted root: %+v, want no root", pg)
+	}
+}

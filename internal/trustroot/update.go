@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/sigstore/sigstore-go/pkg/tuf"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
 // TargetName is the TUF target holding the Sigstore trusted root.
@@ -88,4 +89,36 @@ func (s *Source) update(ctx context.Context, offline bool) ([]byte, error) {
 		return nil, fmt.Errorf("TUF repository %s: %w", s.opts.Mirror, err)
 	}
 	return b, nil
+}
+
+// lastGood checks a persisted trusted root before it is used without the
+// mirror: the persisted targets metadata must be signed by the anchor's
+// targets keys and list the target's length and hash. Expiry is not
+// checked (the root is used because refreshing failed, and is reported
+// stale), so a Secret holding a root the repository never signed is
+// refused, not trusted for being in the install namespace.
+func (s *Source) lastGood(st *State) ([]byte, error) {
+	target, targets := st.Files[TargetName], st.Files["targets.json"]
+	if target == nil || targets == nil {
+		return nil, errors.New("the persisted state holds no trusted root")
+	}
+	anchor, err := metadata.Root().FromBytes(s.opts.Root)
+	if err != nil {
+		return nil, fmt.Errorf("the TUF anchor: %w", err)
+	}
+	tm, err := metadata.Targets().FromBytes(targets)
+	if err != nil {
+		return nil, fmt.Errorf("the persisted targets metadata: %w", err)
+	}
+	if err := anchor.VerifyDelegate(metadata.TARGETS, tm); err != nil {
+		return nil, fmt.Errorf("the persisted targets metadata is not signed by the anchor's targets keys: %w", err)
+	}
+	tf, ok := tm.Signed.Targets[TargetName]
+	if !ok {
+		return nil, fmt.Errorf("the persisted targets metadata lists no %s", TargetName)
+	}
+	if err := tf.VerifyLengthHashes(target); err != nil {
+		return nil, fmt.Errorf("the persisted %s does not match its targets metadata: %w", TargetName, err)
+	}
+	return target, nil
 }
