@@ -14,6 +14,11 @@ import (
 // names no trusted root, so it uses src's.
 func publicGoodPolicy(t *testing.T, src policy.PublicGoodSource) *policy.Policy {
 	t.Helper()
+	return publicGoodPolicyB(t, src)
+}
+
+func publicGoodPolicyB(t testing.TB, src policy.PublicGoodSource) *policy.Policy {
+	t.Helper()
 	spec := &igv1.TrustPolicySpec{
 		Images: []igv1.ImageGlob{{Glob: "**"}},
 		Authorities: []igv1.Authority{{Name: "ci", Keyless: &igv1.KeylessAuthority{
