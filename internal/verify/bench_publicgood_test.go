@@ -15,7 +15,7 @@ import (
 // Secret read.
 type memStore struct{ st *trustroot.State }
 
-func (m *memStore) Load(context.Context) (*trustroot.State, error)   { return m.st, nil }
+func (m *memStore) Load(context.Context) (*trustroot.State, error)    { return m.st, nil }
 func (m *memStore) Save(_ context.Context, st *trustroot.State) error { m.st = st; return nil }
 
 // BenchmarkKeylessPublicGood verifies a keyless bundle whose authority
