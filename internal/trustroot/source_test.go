@@ -2,6 +2,7 @@ package trustroot_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
@@ -315,5 +316,44 @@ func TestTamperedTrustedRootIsRefused(t *testing.T) {
 	}
 	if pg := cold.PublicGood(); pg.Root != nil || pg.Digest == digestOf(planted) {
 		t.Fatalf("cold start with a planted root: %+v, want no root", pg)
+	}
+}
+
+// TestStartRefreshesOnItsSchedule: the runnable refreshes every interval
+// (here 20 ms) and picks up a new trusted root without being asked; it
+// calls OnChange and returns when its context ends. The test waits for the
+// new root, asserting nothing about time.
+func TestStartRefreshesOnItsSchedule(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "tuf-schedule")
+	changed := make(chan struct{}, 8)
+	s, err := trustroot.New(trustroot.Options{
+		Mirror: f.repo.URL(), Root: f.repo.Root(), CacheDir: t.TempDir(), Interval: 20 * time.Millisecond,
+		OnChange: func() { changed <- struct{}{} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	<-changed
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	next := testenv.NewTestSigstore(t)
+	f.repo.SetTarget(trustroot.TargetName, next.TrustedRootJSON(t))
+	select {
+	case <-changed:
+	case <-time.After(time.Minute): // bounds a broken test only
+		t.Fatal("the new root was never picked up")
+	}
+	if pg := s.PublicGood(); pg.Digest != digestOf(next.TrustedRootJSON(t)) || pg.Err != nil {
+		t.Errorf("after the scheduled refresh: %+v", pg)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Start returned %v", err)
 	}
 }

@@ -129,7 +129,13 @@ func (s *SecretStore) Save(ctx context.Context, st *State) error {
 			Type: corev1.SecretTypeOpaque,
 			Data: data,
 		}
-		if err := s.Writer.Create(ctx, &sec); err != nil {
+		err := s.Writer.Create(ctx, &sec)
+		if apierrors.IsAlreadyExists(err) {
+			// The other role, starting at the same time, created it with
+			// an equally verified state.
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("creating %s: %w", s, err)
 		}
 		return nil
@@ -140,7 +146,7 @@ func (s *SecretStore) Save(ctx context.Context, st *State) error {
 	// The update carries the resourceVersion just read: when the other
 	// role wrote in between, this write fails with a conflict and the
 	// other's (equally verified) state stays.
-	if err := s.Writer.Update(ctx, &sec); err != nil {
+	if err := s.Writer.Update(ctx, &sec); err != nil && !apierrors.IsConflict(err) {
 		return fmt.Errorf("updating %s: %w", s, err)
 	}
 	return nil
