@@ -4,6 +4,8 @@
 // reports Ready with the reason, and the policy hash that verification
 // records carry. Policies are compiled when they change and every resync
 // period, reading their Secrets by name each time (reconciler.go); a
-// watch of labelled Secrets is optional (setup.go, secrets.go). It must
+// watch of labelled Secrets is optional (setup.go, secrets.go). Policies
+// relying on Sigstore's public-good root also report TrustRootStale, from
+// the root snapshot they were compiled with (internal/trustroot). It must
 // not import the gate or the webhook.
 package trust
