@@ -191,9 +191,11 @@ func (s *Source) set(b []byte, refreshedAt time.Time, stale error) error {
 	s.raw = b
 	s.cur = policy.PublicGoodRoot{Root: tr, Digest: "sha256:" + hex.EncodeToString(sum[:]), RefreshedAt: refreshedAt, Err: stale}
 	s.mu.Unlock()
+	if !refreshedAt.IsZero() {
+		s.metrics.lastRefresh.Set(float64(refreshedAt.Unix()))
+	}
 	if stale == nil {
 		s.metrics.stale.Set(0)
-		s.metrics.lastRefresh.Set(float64(refreshedAt.Unix()))
 	}
 	if changed && s.opts.OnChange != nil {
 		s.opts.OnChange()

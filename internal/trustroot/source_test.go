@@ -230,8 +230,9 @@ func TestColdStartFromTheSecret(t *testing.T) {
 	if pg.Err == nil || pg.Root == nil || pg.Digest != want || !pg.RefreshedAt.Equal(t0) {
 		t.Fatalf("cold start after the interval: %+v, want the persisted root, stale", pg)
 	}
-	if m := metrics(t, old); m["imagegate_trust_root_stale"] != 1 || m["imagegate_trust_root_refresh_failures_total"] != 1 {
-		t.Errorf("metrics %v, want stale and one failure", m)
+	if m := metrics(t, old); m["imagegate_trust_root_stale"] != 1 || m["imagegate_trust_root_refresh_failures_total"] != 1 ||
+		m["imagegate_trust_root_last_refresh_timestamp_seconds"] != float64(t0.Unix()) {
+		t.Errorf("metrics %v, want stale, one failure, the last refresh when the Secret was written (%d)", m, t0.Unix())
 	}
 }
 
