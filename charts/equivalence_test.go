@@ -30,9 +30,11 @@ var spelledOut = map[string]map[string]string{
 	"imagegate-controller": {
 		"--concurrent": "4", "--log-format": "json", "--log-level": "info", "--verified-ttl": "12h",
 		"--setter-max-file-bytes": "4194304", "--setter-max-file-nodes": "400000", "--git-timeout-max": "5m",
+		"--tuf-mirror": "https://tuf-repo-cdn.sigstore.dev", "--tuf-refresh-interval": "24h", "--tuf-secret": "imagegate-sigstore-tuf",
 	},
 	"imagegate-webhook": {
 		"--log-format": "json", "--log-level": "info", "--verified-ttl": "12h",
+		"--tuf-mirror": "https://tuf-repo-cdn.sigstore.dev", "--tuf-refresh-interval": "24h", "--tuf-secret": "imagegate-sigstore-tuf",
 		"--exempt-namespaces": "kube-system," + configNamespace,
 		"--timeout":           admission.DefaultTimeout.String(),
 	},

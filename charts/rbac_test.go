@@ -23,8 +23,8 @@ func TestServiceAccountPermissions(t *testing.T) {
 	objs := render(t, ns)
 	testenv.CreateRBAC(ctx, t, cp.Client, objs)
 	k := objs.kinds()
-	if n := k["ServiceAccount"] + k["Role"] + k["RoleBinding"] + k["ClusterRole"] + k["ClusterRoleBinding"]; n != 12 {
-		t.Fatalf("the default render holds %d service accounts, roles and bindings, want 12", n)
+	if n := k["ServiceAccount"] + k["Role"] + k["RoleBinding"] + k["ClusterRole"] + k["ClusterRoleBinding"]; n != 14 {
+		t.Fatalf("the default render holds %d service accounts, roles and bindings, want 14", n)
 	}
 	for sa, accesses := range testenv.InstallAccess(ns) {
 		cp.CheckAccess(ctx, t, "system:serviceaccount:"+ns+":"+sa, accesses)

@@ -34,10 +34,11 @@ func withKinds(base map[string]int, changes map[string]int) map[string]int {
 }
 
 // defaultKinds is the default install: config/default's objects without
-// the Namespace (helm --create-namespace makes it).
+// the Namespace (helm --create-namespace makes it). Every case but the air-
+// gapped one has the Role and RoleBinding of the persisted TUF state.
 var defaultKinds = map[string]int{
 	"CustomResourceDefinition": 4, "ServiceAccount": 2,
-	"ClusterRole": 3, "ClusterRoleBinding": 3, "Role": 2, "RoleBinding": 2,
+	"ClusterRole": 3, "ClusterRoleBinding": 3, "Role": 3, "RoleBinding": 3,
 	"Deployment": 2, "Service": 1, "PodDisruptionBudget": 1, "NetworkPolicy": 1,
 	"ValidatingWebhookConfiguration": 1,
 }
@@ -48,16 +49,16 @@ var valuesCases = []valuesCase{
 	// webhook's certificate roles; a self-signed Issuer, a CA Certificate,
 	// a CA Issuer and the serving Certificate instead.
 	{name: "cert-manager", file: "cert-manager.yaml", kinds: withKinds(defaultKinds, map[string]int{
-		"ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1, "Issuer": 2, "Certificate": 2,
+		"ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2, "Issuer": 2, "Certificate": 2,
 	})},
 	{name: "cert-manager with issuerRef", file: "cert-manager-issuer.yaml", kinds: withKinds(defaultKinds, map[string]int{
-		"ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1, "Certificate": 1,
+		"ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2, "Certificate": 1,
 	})},
 	{name: "controller off", file: "controller-off.yaml", kinds: withKinds(defaultKinds, map[string]int{
-		"ServiceAccount": 1, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1, "Deployment": 1,
+		"ServiceAccount": 1, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2, "Deployment": 1,
 	})},
 	{name: "webhook off", file: "webhook-off.yaml", kinds: withKinds(defaultKinds, map[string]int{
-		"ServiceAccount": 1, "ClusterRole": 1, "ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1, "Deployment": 1,
+		"ServiceAccount": 1, "ClusterRole": 1, "ClusterRoleBinding": 1, "Role": 2, "RoleBinding": 2, "Deployment": 1,
 		"Service": 0, "PodDisruptionBudget": 0, "ValidatingWebhookConfiguration": 0,
 	})},
 	{name: "pods only, failing open", file: "pods-only-ignore.yaml", kinds: defaultKinds},
@@ -68,6 +69,8 @@ var valuesCases = []valuesCase{
 	{name: "every value set", file: "everything.yaml", kinds: withKinds(defaultKinds, map[string]int{"NetworkPolicy": 0})},
 	{name: "network policy peers", file: "network-policy-peers.yaml", kinds: defaultKinds},
 	{name: "watch secrets", file: "watch-secrets.yaml", kinds: defaultKinds},
+	// No public-good root: no TUF Secret, no Role for it.
+	{name: "air-gapped", file: "air-gapped.yaml", kinds: withKinds(defaultKinds, map[string]int{"Role": 2, "RoleBinding": 2})},
 }
 
 // namespace is the case's own release namespace, named after it.

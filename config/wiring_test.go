@@ -109,9 +109,13 @@ func checkCertVolume(t *testing.T, c corev1.Container, v []corev1.Volume, certMo
 		t.Errorf("webhook: --cert-mode %q (given %d times), want %s once at most", got, modes, certMode)
 	}
 	mount := c.VolumeMounts[slices.IndexFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return vm.Name == "tls" })]
+	// Besides tls, only tmp: the TUF client's cache (internal/trustroot).
+	v = slices.DeleteFunc(slices.Clone(v), func(vol corev1.Volume) bool {
+		return vol.Name == "tmp" && vol.EmptyDir != nil && vol.EmptyDir.Medium == corev1.StorageMediumMemory
+	})
 	switch {
 	case len(v) != 1:
-		t.Errorf("webhook: want one volume, got %+v", v)
+		t.Errorf("webhook: want the tls volume and an in-memory tmp, got %+v", v)
 	case certMode == "self-managed" && (v[0].EmptyDir == nil || v[0].EmptyDir.Medium != corev1.StorageMediumMemory || v[0].Secret != nil || mount.ReadOnly):
 		t.Errorf("webhook: self-managed certificates need a writable in-memory emptyDir, got %+v mounted read-only %v", v[0], mount.ReadOnly)
 	case certMode == "files" && (v[0].Secret == nil || v[0].Secret.SecretName != "imagegate-webhook-tls" || v[0].EmptyDir != nil):

@@ -224,7 +224,7 @@ func startController(t *testing.T, cp *testenv.ControlPlane, bin string) func() 
 	kubeconfig := cp.ServiceAccountKubeconfig(t, installNamespace, "imagegate-controller")
 	var logs bytes.Buffer
 	cmd := exec.Command(bin, "controller", "--kubeconfig", kubeconfig, "--leader-elect",
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--allow-insecure-registry")
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--allow-insecure-registry", "--tuf-mirror=off")
 	cmd.Env = append(os.Environ(), "POD_NAMESPACE="+installNamespace)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	must(t, cmd.Start())

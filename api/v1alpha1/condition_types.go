@@ -13,6 +13,12 @@ const (
 	// a new generation or a requested reconcile, and while transient
 	// failures are retried.
 	ReconcilingCondition = "Reconciling"
+	// TrustRootStaleCondition is set on a trust policy whose keyless
+	// authorities rely on Sigstore's public-good trusted root: True when
+	// imagegate could not refresh that root through TUF (verification goes
+	// on with the last good root, or, with none, keyless authorities are
+	// Unavailable), False when it is current.
+	TrustRootStaleCondition = "TrustRootStale"
 )
 
 // Condition reasons.
@@ -33,4 +39,13 @@ const (
 	// namespace and the controller runs with --no-cross-namespace-refs
 	// (Flux's reason and flag).
 	ReasonAccessDenied = "AccessDenied"
+	// ReasonTrustRootRefreshed: the public-good root is current.
+	ReasonTrustRootRefreshed = "Refreshed"
+	// ReasonTrustRootRefreshFailed: the last refresh failed; the last good
+	// root is in use.
+	ReasonTrustRootRefreshFailed = "RefreshFailed"
+	// ReasonTrustRootUnavailable: there is no public-good root at all (no
+	// mirror, nothing persisted); keyless authorities relying on it are
+	// Unavailable.
+	ReasonTrustRootUnavailable = "TrustRootUnavailable"
 )

@@ -156,9 +156,12 @@ type KeylessAuthority struct {
 	Identities []Identity `json:"identities"`
 
 	// TrustedRoot holds the Fulcio roots, Rekor and CT public keys (a
-	// Sigstore trusted_root.json) for offline verification.
-	// +required
-	TrustedRoot TrustedRoot `json:"trustedRoot"`
+	// Sigstore trusted_root.json) of a private Sigstore instance. Without
+	// it, the authority trusts Sigstore's public-good instance, whose root
+	// imagegate keeps current through TUF (docs/verification.md); an
+	// imagegate run with --tuf-mirror=off (air-gapped) needs it.
+	// +optional
+	TrustedRoot TrustedRoot `json:"trustedRoot,omitzero"`
 }
 
 // Identity matches a certificate's OIDC issuer and subject, and optionally
@@ -277,12 +280,17 @@ type CertificateExtensions struct {
 	SourceRepositoryVisibilityAtSigning string `json:"sourceRepositoryVisibilityAtSigning,omitempty"`
 }
 
-// TrustedRoot points at a Sigstore trusted_root.json.
+// TrustedRoot points at a Sigstore trusted_root.json. The zero value
+// (no trustedRoot in the spec) means Sigstore's public-good root.
 type TrustedRoot struct {
 	// SecretRef names the Secret key that holds trusted_root.json.
 	// +required
 	SecretRef SecretKeyRef `json:"secretRef"`
 }
+
+// IsSet reports whether the spec names a trusted root; otherwise the
+// public-good root applies.
+func (t TrustedRoot) IsSet() bool { return t.SecretRef != (SecretKeyRef{}) }
 
 // StaticAuthority is a fixed answer.
 type StaticAuthority struct {

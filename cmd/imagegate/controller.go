@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
@@ -42,6 +44,7 @@ type controllerFlags struct {
 	eventsAddr    string
 	retry         gate.Backoff
 	gitIdleCheck  bool
+	tuf           tufFlags
 }
 
 func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, error) {
@@ -50,6 +53,7 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f.common.register(fs, ":8080", ":8081")
+	f.tuf.register(fs)
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader so that one replica reconciles at a time")
 	fs.StringVar(&f.leaderNS, "leader-election-namespace", "", "namespace of the leader election lease (default: $POD_NAMESPACE, else the in-cluster namespace)")
 	fs.IntVar(&f.concurrency, "concurrent", 4, "ImageGates reconciled in parallel")
@@ -80,6 +84,9 @@ func parseControllerFlags(args []string, stderr io.Writer) (controllerFlags, err
 	}
 	if f.retry.Base <= 0 || f.retry.Max < f.retry.Base {
 		return f, fmt.Errorf("--retry-base %s, --retry-max %s: want a positive base and a max at least as long", f.retry.Base, f.retry.Max)
+	}
+	if err := f.tuf.validate(); err != nil {
+		return f, err
 	}
 	sel, err := secrets.ParseWatchSelector(watch)
 	if err != nil {
@@ -163,6 +170,12 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 	if err != nil {
 		return err
 	}
+	policies := trust.NewStore(mgr.GetCache(), secrets.Reader{Client: mgr.GetAPIReader()}, nil, f.policyResync)
+	// A new public-good root recompiles the gate's policies at once.
+	publicGood, err := f.tuf.start(ctx, mgr, registerer, slog.New(logr.ToSlogHandler(ctrl.Log.WithName("trustroot"))), policies.RecompileAll)
+	if err != nil {
+		return err
+	}
 	rec := &gate.Reconciler{
 		NoCrossNamespaceRefs: f.noCrossNSRefs,
 		Setters:              budget,
@@ -173,11 +186,12 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 		Secrets:              mgr.GetAPIReader(),
 		Checker:              checker,
 		Credentials:          f.common.credentials(mgr.GetAPIReader(), reg, checker),
-		Policies:             trust.NewStore(mgr.GetCache(), secrets.Reader{Client: mgr.GetAPIReader()}, nil, f.policyResync),
+		Policies:             policies,
 		Records:              records.NewStore(mgr.GetClient(), mgr.GetClient(), checker.TTL, nil),
 		Events:               recorders.events,
 		KubeEvents:           recorders.kube,
 		Metrics:              gate.NewMetrics(registerer),
+		PublicGood:           publicGood,
 	}
 	//nolint:contextcheck // registers informers before the cache starts, which does not block on a context
 	if err := rec.SetupWithManager(mgr, f.concurrency); err != nil {
@@ -186,7 +200,7 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, f controllerFla
 	for _, cluster := range []bool{false, true} {
 		tr := &trust.Reconciler{
 			Client: mgr.GetClient(), Secrets: secrets.Reader{Client: mgr.GetAPIReader()}, Cluster: cluster,
-			Resync: f.policyResync, SecretSelector: f.watchSecrets,
+			Resync: f.policyResync, SecretSelector: f.watchSecrets, PublicGood: publicGood,
 		}
 		if err := tr.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the trust policy status controller: %w", err)

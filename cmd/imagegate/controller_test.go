@@ -43,7 +43,7 @@ func TestControllerReadsSecretsByNameUnderItsRole(t *testing.T) {
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:imagegate-system:imagegate-controller"}
 	cfg, reqs := testenv.RecordAPIRequests(cfg)
 	f, err := parseControllerFlags([]string{
-		"--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0", "--policy-resync=300ms",
+		"--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0", "--policy-resync=300ms", "--tuf-mirror=off",
 	}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)

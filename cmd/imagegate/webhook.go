@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -47,6 +48,7 @@ type webhookFlags struct {
 	policyResync     time.Duration
 	pprofAddr        string
 	certs            certFlags
+	tuf              tufFlags
 }
 
 func parseWebhookFlags(args []string, stderr io.Writer) (webhookFlags, error) {
@@ -69,6 +71,7 @@ func parseWebhookFlags(args []string, stderr io.Writer) (webhookFlags, error) {
 	fs.DurationVar(&f.policyResync, "policy-resync", admission.DefaultPolicyResync, "recompile policies this often (picks up keys rotated in Secrets)")
 	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "address of Go's /debug/pprof/ endpoints, for profiling (0 disables them; they show memory and goroutines: bind to 127.0.0.1 only)")
 	f.certs.register(fs)
+	f.tuf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -79,6 +82,9 @@ func parseWebhookFlags(args []string, stderr io.Writer) (webhookFlags, error) {
 		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if err := f.common.validate(); err != nil {
+		return f, err
+	}
+	if err := f.tuf.validate(); err != nil {
 		return f, err
 	}
 	if f.maxImages < 1 {
@@ -185,13 +191,26 @@ func startWebhook(ctx context.Context, f webhookFlags, audit io.Writer, log *slo
 		return err
 	}
 	reg, checker := f.common.checker(kc)
-	_, err = admission.Setup(ctx, mgr, reg, checker, admission.SetupOptions{
+	// The root is obtained before the policies are first compiled; a new
+	// root recompiles them at once.
+	var policies atomic.Pointer[admission.PolicyStore] // set once Setup made them
+	publicGood, err := f.tuf.start(ctx, mgr, metrics.Registry, log, func() {
+		if p := policies.Load(); p != nil {
+			p.RecompileAll()
+		}
+	})
+	if err != nil {
+		return err
+	}
+	wh, err := admission.Setup(ctx, mgr, reg, checker, admission.SetupOptions{
 		Options: f.handlerOptions(audit, log), Path: f.path, PolicyResync: f.policyResync, Registerer: metrics.Registry,
 		Credentials: f.common.credentials(mgr.GetAPIReader(), reg, checker),
+		PublicGood:  publicGood,
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the admission webhook: %w", err)
 	}
+	policies.Store(wh.Policies)
 	if certManager != nil {
 		if err := bootstrapCerts(ctx, certManager, mgr, log); err != nil {
 			return err

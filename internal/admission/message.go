@@ -76,6 +76,8 @@ func remedy(v verdict) string {
 		return "add a TrustPolicy or ClusterTrustPolicy whose images glob matches it, or exempt it (--exempt-images)"
 	case verify.ReasonUnavailable:
 		return "retry: the registry could not be asked, which is transient (the webhook fails closed)"
+	case verify.ReasonTrustRootUnavailable:
+		return "retry: imagegate has no Sigstore public-good trusted root yet (its TUF mirror could not be reached), which is transient (the webhook fails closed)"
 	case verify.ReasonTagNotFound:
 		return "push the tag or fix the reference"
 	case verify.ReasonManifestNotFound:

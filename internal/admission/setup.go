@@ -18,6 +18,7 @@ import (
 	igv1 "github.com/imagegate/imagegate/api/v1alpha1"
 	"github.com/imagegate/imagegate/internal/cache"
 	"github.com/imagegate/imagegate/internal/credentials"
+	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/registry"
 	"github.com/imagegate/imagegate/internal/secrets"
@@ -49,6 +50,9 @@ type SetupOptions struct {
 	// Credentials reads each pod spec's pull credentials; nil builds a
 	// credentials.Resolver reading through the manager's API reader.
 	Credentials PullCredentials
+	// PublicGood provides the Sigstore public-good root to keyless
+	// authorities without a trustedRoot; nil: such policies do not compile.
+	PublicGood policy.PublicGoodSource
 }
 
 // Webhook is the admission webhook wired into a manager.
@@ -81,6 +85,9 @@ func Setup(ctx context.Context, mgr manager.Manager, reg *registry.Client, check
 	}
 	store := records.NewStore(mgr.GetCache(), mgr.GetClient(), checker.TTL, o.Now)
 	wh := &Webhook{Checker: checker, Policies: NewPolicyStore(mgr.GetCache(), secrets.Reader{Client: mgr.GetAPIReader()}, o.Log, o.PolicyResync)}
+	if o.PublicGood != nil {
+		wh.Policies.SetPublicGood(o.PublicGood)
+	}
 	if o.Registerer != nil {
 		m, err := NewMetrics(o.Registerer, checker.Collectors(reg.Requests)...)
 		if err != nil {

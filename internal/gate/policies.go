@@ -27,6 +27,9 @@ func (r *Reconciler) setupPolicies(mgr ctrl.Manager) (source.Source, error) {
 		r.Policies = trust.NewStore(mgr.GetCache(), secrets.Reader{Client: r.secrets()}, nil, 0)
 	}
 	store := r.Policies
+	if r.PublicGood != nil {
+		store.SetPublicGood(r.PublicGood)
+	}
 	if err := store.Watch(context.Background(), mgr.GetCache()); err != nil {
 		return nil, err
 	}

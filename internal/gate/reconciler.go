@@ -18,6 +18,7 @@ import (
 	"github.com/imagegate/imagegate/internal/credentials"
 	"github.com/imagegate/imagegate/internal/githubapp"
 	"github.com/imagegate/imagegate/internal/gitrepo"
+	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/records"
 	"github.com/imagegate/imagegate/internal/setters"
 	"github.com/imagegate/imagegate/internal/trust"
@@ -81,6 +82,10 @@ type Reconciler struct {
 	// GitHubTokens caches GitHub App installation tokens for GitRepositories
 	// with provider: github, shared by all reconciles. The zero value works.
 	GitHubTokens githubapp.Tokens
+	// PublicGood provides the Sigstore public-good root to keyless
+	// authorities without a trustedRoot; nil: such policies do not
+	// compile (air-gapped).
+	PublicGood policy.PublicGoodSource
 }
 
 // Credentials finds the registry access of a selection

@@ -27,8 +27,11 @@ type SecretReader interface {
 // name the namespace. The hash covers the spec, the policy's identity and
 // the contents of every Secret it reads, so rotating a key in a Secret
 // invalidates earlier verifications just as editing the spec does.
-func Compile(ctx context.Context, ref Ref, spec *igv1.TrustPolicySpec, secrets SecretReader) (*Policy, error) {
+func Compile(ctx context.Context, ref Ref, spec *igv1.TrustPolicySpec, secrets SecretReader, opts ...CompileOption) (*Policy, error) {
 	c := compiler{ctx: ctx, ref: ref, secrets: secrets, hash: newHasher(ref, spec)}
+	for _, o := range opts {
+		o(&c)
+	}
 	p, err := c.compile(spec)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s %s: %w", ErrInvalidPolicy, ref.Kind, ref, err)
@@ -41,6 +44,10 @@ type compiler struct {
 	ref     Ref
 	secrets SecretReader
 	hash    *hasher
+	// publicGood serves keyless authorities without a trustedRoot; read
+	// once per compile, so all of them share one snapshot.
+	publicGood     PublicGoodSource
+	publicGoodRoot *PublicGoodRoot
 }
 
 func (c *compiler) compile(spec *igv1.TrustPolicySpec) (*Policy, error) {
@@ -234,6 +241,14 @@ func (c *compiler) keyless(k *igv1.KeylessAuthority) (*KeylessAuthority, error) 
 		}
 		out.Identities = append(out.Identities, cid)
 	}
+	if !k.TrustedRoot.IsSet() {
+		pg, err := c.publicGoodSnapshot()
+		if err != nil {
+			return nil, err
+		}
+		out.PublicGood, out.TrustedRoot = pg, pg.Root
+		return out, nil
+	}
 	tr, err := c.trustedRoot(&k.TrustedRoot.SecretRef)
 	if err != nil {
 		return nil, err
@@ -253,6 +268,22 @@ func (c *compiler) trustedRoot(ref *igv1.SecretKeyRef) (*root.TrustedRoot, error
 		return nil, fmt.Errorf("trustedRoot: not a Sigstore trusted_root.json: %w", err)
 	}
 	return tr, nil
+}
+
+// publicGoodSnapshot reads the public-good root once per compile and adds
+// its digest to the hash. A root that could not be obtained is not an
+// error of the policy: verification reports it as Unavailable.
+func (c *compiler) publicGoodSnapshot() (*PublicGoodRoot, error) {
+	if c.publicGood == nil {
+		return nil, errors.New("trustedRoot: not set, and the Sigstore public-good root is disabled here (--tuf-mirror=off, or imagegate verify); name a Secret holding a trusted_root.json")
+	}
+	if c.publicGoodRoot == nil {
+		pg := c.publicGood.PublicGood()
+		c.publicGoodRoot = &pg
+		c.hash.field("sigstore-public-good")
+		c.hash.field(pg.Digest)
+	}
+	return c.publicGoodRoot, nil
 }
 
 func compileIdentity(id igv1.Identity) (Identity, error) {

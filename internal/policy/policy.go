@@ -68,6 +68,9 @@ type KeyAuthority struct {
 type KeylessAuthority struct {
 	Identities  []Identity
 	TrustedRoot root.TrustedMaterial
+	// PublicGood is set when the spec names no trusted root: TrustedRoot
+	// is then PublicGood.Root, nil when none could be obtained.
+	PublicGood *PublicGoodRoot
 }
 
 // Identity matches a certificate's OIDC issuer and subject. For each of the

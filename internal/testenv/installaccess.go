@@ -34,7 +34,14 @@ func InstallAccess(ns string) map[string][]Access {
 			// The record collector deletes ImageVerifications (internal/recordgc).
 			{Verb: "delete", Group: "imagegate.dev", Resource: "imageverifications", Allowed: true},
 			{Verb: "delete", Resource: "secrets", Namespace: "flux-system"},
-			{Verb: "create", Resource: "secrets", Namespace: ns},
+			// The persisted TUF state of the public-good root: create in the
+			// install namespace only, update of that one Secret.
+			{Verb: "create", Resource: "secrets", Namespace: ns, Allowed: true},
+			{Verb: "create", Resource: "secrets", Namespace: "flux-system"},
+			{Verb: "update", Resource: "secrets", Namespace: ns, Name: "imagegate-sigstore-tuf", Allowed: true},
+			{Verb: "update", Resource: "secrets", Namespace: ns, Name: "imagegate-webhook-tls"},
+			{Verb: "update", Resource: "secrets", Namespace: "flux-system", Name: "imagegate-sigstore-tuf"},
+			{Verb: "delete", Resource: "secrets", Namespace: ns, Name: "imagegate-sigstore-tuf"},
 			{Verb: "create", Resource: "pods", Namespace: "flux-system"},
 			{Verb: "update", Group: "imagegate.dev", Resource: "imagegates", Namespace: "flux-system"},
 			{Verb: "update", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Name: "imagegate"},
@@ -69,6 +76,10 @@ func InstallAccess(ns string) map[string][]Access {
 			{Verb: "delete", Resource: "secrets", Namespace: ns, Name: "imagegate-webhook-tls"},
 			{Verb: "create", Resource: "secrets", Namespace: "flux-system"},
 			{Verb: "update", Resource: "secrets", Namespace: "flux-system", Name: "imagegate-webhook-tls"},
+			// The persisted TUF state of the public-good root, that one Secret.
+			{Verb: "get", Resource: "secrets", Namespace: ns, Name: "imagegate-sigstore-tuf", Allowed: true},
+			{Verb: "update", Resource: "secrets", Namespace: ns, Name: "imagegate-sigstore-tuf", Allowed: true},
+			{Verb: "update", Resource: "secrets", Namespace: "flux-system", Name: "imagegate-sigstore-tuf"},
 			// ... and keep the caBundle of its own configuration current.
 			{Verb: "get", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Name: "imagegate", Allowed: true},
 			{Verb: "update", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Name: "imagegate", Allowed: true},

@@ -4,7 +4,9 @@
 // reports Ready with the reason, and the policy hash that verification
 // records carry. Policies are compiled when they change and every resync
 // period, reading their Secrets by name each time (reconciler.go); a
-// watch of labelled Secrets is optional (setup.go, secrets.go).
+// watch of labelled Secrets is optional (setup.go, secrets.go). Policies
+// relying on Sigstore's public-good root also report TrustRootStale, from
+// the root snapshot they were compiled with (internal/trustroot).
 //
 // It also owns the compiled form the gate and the webhook decide with:
 // Store (store.go, store_watch.go) keeps one policy.Set of every policy,

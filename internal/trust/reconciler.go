@@ -40,6 +40,10 @@ type Reconciler struct {
 	// it changes. The manager's cache must list no other Secrets
 	// (secrets.LimitManager); watching needs list and watch on Secrets.
 	SecretSelector labels.Selector
+	// PublicGood provides the Sigstore public-good root to keyless
+	// authorities without a trustedRoot; nil: such authorities do not
+	// compile (air-gapped).
+	PublicGood policy.PublicGoodSource
 }
 
 // Reconcile compiles the policy, records the result and comes back after
@@ -51,7 +55,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	before := obj.DeepCopyObject().(client.Object)
 	old := status.DeepCopy()
-	p, err := policy.Compile(ctx, ref, spec, r.Secrets)
+	var opts []policy.CompileOption
+	if r.PublicGood != nil {
+		opts = append(opts, policy.WithPublicGood(r.PublicGood))
+	}
+	p, err := policy.Compile(ctx, ref, spec, r.Secrets, opts...)
 	status.ObservedGeneration = obj.GetGeneration()
 	cond := metav1.Condition{Type: igv1.ReadyCondition, ObservedGeneration: obj.GetGeneration()}
 	if err != nil {
@@ -63,6 +71,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		cond.Message = fmt.Sprintf("%d authorities, require %s", len(p.Authorities), p.Require.Mode)
 	}
 	apimeta.SetStatusCondition(&status.Conditions, cond)
+	setTrustRootCondition(status, p, obj.GetGeneration())
 	next := ctrl.Result{RequeueAfter: r.resync()}
 	// Every policy comes back each resync period; most find nothing new,
 	// and an unchanged status is not written again.
@@ -90,4 +99,38 @@ func (r *Reconciler) empty(req ctrl.Request) (client.Object, *igv1.TrustPolicySp
 	}
 	o := &igv1.TrustPolicy{}
 	return o, &o.Spec, &o.Status, policy.Ref{Kind: "TrustPolicy", Namespace: req.Namespace, Name: req.Name}
+}
+
+// setTrustRootCondition says whether the public-good root the policy's
+// keyless authorities rely on is current; a policy relying on none (or not
+// compiling) carries no such condition.
+func setTrustRootCondition(status *igv1.TrustPolicyStatus, p *policy.Policy, gen int64) {
+	var pg *policy.PublicGoodRoot
+	if p != nil {
+		pg = p.PublicGood()
+	}
+	if pg == nil {
+		apimeta.RemoveStatusCondition(&status.Conditions, igv1.TrustRootStaleCondition)
+		return
+	}
+	cond := metav1.Condition{Type: igv1.TrustRootStaleCondition, ObservedGeneration: gen}
+	switch {
+	case pg.Root == nil:
+		cond.Status, cond.Reason = metav1.ConditionTrue, igv1.ReasonTrustRootUnavailable
+		cond.Message = fmt.Sprintf("no Sigstore public-good trusted root (%v): keyless authorities without a trustedRoot are Unavailable until the TUF mirror answers", pg.Err)
+	case pg.Err != nil:
+		cond.Status, cond.Reason = metav1.ConditionTrue, igv1.ReasonTrustRootRefreshFailed
+		cond.Message = fmt.Sprintf("refreshing the Sigstore public-good trusted root failed (%v): verifying with the last good root (%s, confirmed %s)", pg.Err, pg.Digest, refreshed(pg))
+	default:
+		cond.Status, cond.Reason = metav1.ConditionFalse, igv1.ReasonTrustRootRefreshed
+		cond.Message = fmt.Sprintf("Sigstore public-good trusted root %s, confirmed %s", pg.Digest, refreshed(pg))
+	}
+	apimeta.SetStatusCondition(&status.Conditions, cond)
+}
+
+func refreshed(pg *policy.PublicGoodRoot) string {
+	if pg.RefreshedAt.IsZero() {
+		return "never"
+	}
+	return pg.RefreshedAt.UTC().Format(time.RFC3339)
 }

@@ -34,8 +34,15 @@ type Store struct {
 	log     *slog.Logger
 	resync  time.Duration
 
+	// compile carries the public-good root source, when there is one
+	// (SetPublicGood).
+	compile []policy.CompileOption
+
 	snap    atomic.Pointer[Snapshot]
 	trigger chan struct{}
+	// recompile asks the next triggered load to compile every policy,
+	// not only changed ones (RecompileAll: a new public-good root).
+	recompile atomic.Bool
 	loaded  chan struct{} // closed by the first load
 	once    sync.Once
 
@@ -129,6 +136,20 @@ func (s *Store) OnChange(fn func(changed []policy.Ref)) {
 	s.onChange = append(s.onChange, fn)
 }
 
+// SetPublicGood hands src's Sigstore public-good root to keyless
+// authorities without a trustedRoot; call before Run.
+func (s *Store) SetPublicGood(src policy.PublicGoodSource) {
+	s.compile = []policy.CompileOption{policy.WithPublicGood(src)}
+}
+
+// RecompileAll asks for a reload that compiles every policy again, as a
+// resync does: what a policy compiled with (the public-good root snapshot)
+// changed though its spec did not.
+func (s *Store) RecompileAll() {
+	s.recompile.Store(true)
+	s.Trigger()
+}
+
 // Trigger asks for a reload; bursts of calls coalesce into one.
 func (s *Store) Trigger() {
 	select {
@@ -151,7 +172,7 @@ func (s *Store) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-s.trigger:
-			s.logFailure(ctx, s.load(ctx, true))
+			s.logFailure(ctx, s.load(ctx, !s.recompile.Swap(false)))
 		case <-ticker.C:
 			s.logFailure(ctx, s.Load(ctx))
 		}
@@ -231,7 +252,7 @@ func (b *loader) add(ref policy.Ref, uid types.UID, gen int64, spec *igv1.TrustP
 	}
 	e := entry{uid: uid, generation: gen}
 	b.store.compiles.Add(1)
-	p, err := policy.Compile(b.ctx, ref, spec, b.store.secrets)
+	p, err := policy.Compile(b.ctx, ref, spec, b.store.secrets, b.store.compile...)
 	if err != nil {
 		e.err = err
 		if br, ok := policy.NewBroken(ref, spec, err); ok {

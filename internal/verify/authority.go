@@ -26,6 +26,11 @@ func checkAuthority(ctx context.Context, a policy.Authority, tlog policy.TLogMod
 	if a.Static != nil {
 		return checkStatic(a)
 	}
+	if k := a.Keyless; k != nil && k.TrustedRoot == nil && k.PublicGood != nil {
+		res.Reason = ReasonTrustRootUnavailable
+		res.Message = fmt.Sprintf("no Sigstore public-good trusted root yet (%v); retry later", k.PublicGood.Err)
+		return res
+	}
 	c, err := newCheckers(a, tlog)
 	if err != nil {
 		res.Reason, res.Message = ReasonInvalidPolicy, err.Error()

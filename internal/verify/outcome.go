@@ -60,7 +60,7 @@ func signersOf(results []AuthorityResult) []Signer {
 // decision applies the require rule to authority results. It is a pure
 // function so that every combination is table-tested without a registry.
 func decision(results []AuthorityResult, needed int, sigs signatureCounts) (Result, Reason, string) {
-	verified := 0
+	verified, noRoot := 0, 0
 	var failed []string
 	allStatic, invalid := true, false
 	for _, r := range results {
@@ -71,12 +71,19 @@ func decision(results []AuthorityResult, needed int, sigs signatureCounts) (Resu
 		failed = append(failed, fmt.Sprintf("%s: %s", r.Name, r.Message))
 		allStatic = allStatic && r.Reason == ReasonStaticFail
 		invalid = invalid || r.Reason == ReasonInvalidPolicy
+		if r.Reason == ReasonTrustRootUnavailable {
+			noRoot++
+		}
 	}
 	if verified >= needed {
 		return ResultVerified, ReasonVerified, fmt.Sprintf("%d of %d authorities verified (%d needed)", verified, len(results), needed)
 	}
 	detail := strings.Join(failed, "; ")
 	switch {
+	// Authorities without a trusted root were not asked: when they could
+	// make up the difference, nothing is decided yet.
+	case noRoot > 0 && verified+noRoot >= needed:
+		return ResultUnavailable, ReasonTrustRootUnavailable, "the Sigstore public-good trusted root could not be obtained, retry later: " + detail
 	case invalid:
 		return ResultDenied, ReasonInvalidPolicy, "the policy cannot be applied: " + detail + "; fix the TrustPolicy"
 	case allStatic:

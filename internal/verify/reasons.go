@@ -56,6 +56,11 @@ const (
 	// connection, a host that does not resolve, a failed TLS handshake, a
 	// timeout, 5xx, 429); transient, never cached as a denial.
 	ReasonUnavailable Reason = "Unavailable"
+	// ReasonTrustRootUnavailable: a keyless authority relies on Sigstore's
+	// public-good trusted root and imagegate has none (the TUF mirror could
+	// not be reached and nothing was persisted); transient, Result
+	// Unavailable, never cached as a denial.
+	ReasonTrustRootUnavailable Reason = "TrustRootUnavailable"
 	// ReasonInvalidPolicy: the compiled policy cannot verify anything (no
 	// authorities, a keyless authority without a trusted root, ...). Fix
 	// the TrustPolicy.

@@ -63,6 +63,11 @@ down. One list for --exempt-namespaces and the namespaceSelector.
 {{- range .Values.registry.pullSecrets }}
 - {{ printf "--pull-secret=%s" (ternary . (printf "%s/%s" $.Release.Namespace .) (contains "/" .)) | quote }}
 {{- end }}
+- {{ printf "--tuf-mirror=%s" .Values.sigstoreTUF.mirror | quote }}
+{{- if ne .Values.sigstoreTUF.mirror "off" }}
+- --tuf-refresh-interval={{ .Values.sigstoreTUF.refreshInterval }}
+- {{ printf "--tuf-secret=%s" .Values.sigstoreTUF.secretName | quote }}
+{{- end }}
 {{- end }}
 
 {{/* Pod-level settings both Deployments share; restricted Pod Security. */}}
