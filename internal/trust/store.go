@@ -43,8 +43,8 @@ type Store struct {
 	// recompile asks the next triggered load to compile every policy,
 	// not only changed ones (RecompileAll: a new public-good root).
 	recompile atomic.Bool
-	loaded  chan struct{} // closed by the first load
-	once    sync.Once
+	loaded    chan struct{} // closed by the first load
+	once      sync.Once
 
 	compiles atomic.Uint64
 
