@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	fluxcache "github.com/fluxcd/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/imagegate/imagegate/internal/cache"
@@ -59,6 +60,8 @@ type Options struct {
 type Resolver struct {
 	opts Options
 
+	tokens *fluxcache.TokenCache // cloud providers' registry credentials
+
 	mu      sync.Mutex
 	clients map[string]*list.Element // of *cached, most recently used first
 	order   *list.List
@@ -78,7 +81,13 @@ func New(o Options) *Resolver {
 	if o.Verifier == nil {
 		o.Verifier = func(reg *registry.Client) cache.DigestVerifier { return verify.New(reg) }
 	}
-	return &Resolver{opts: o, clients: map[string]*list.Element{}, order: list.New()}
+	// Capacity one token per client kept: a token outlives the client
+	// that asked for it only until the LRU drops it.
+	tokens, err := fluxcache.NewTokenCache(o.MaxClients)
+	if err != nil {
+		panic(fmt.Sprintf("credentials: token cache of %d: %v", o.MaxClients, err)) // only for capacity <= 0, excluded above
+	}
+	return &Resolver{opts: o, tokens: tokens, clients: map[string]*list.Element{}, order: list.New()}
 }
 
 // base is the access of the process's own credentials.

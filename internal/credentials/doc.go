@@ -2,9 +2,10 @@
 // registry into a registry client for one selection or one Pod:
 //
 //   - for the gate, the ImageRepository an ImagePolicy names (secretRef,
-//     serviceAccountName, certSecretRef, proxySecretRef, insecure; provider
-//     generic only), read as image-reflector-controller reads it
-//     (imagerepository.go);
+//     serviceAccountName, certSecretRef, proxySecretRef, insecure, and
+//     provider gcp, aws or azure with imagegate's own cloud identity
+//     through Flux's auth library), read as image-reflector-controller
+//     reads it (imagerepository.go, provider.go);
 //   - for the webhook, the Pod's or pod template's imagePullSecrets and
 //     its ServiceAccount's, as the kubelet reads them (pod.go).
 //

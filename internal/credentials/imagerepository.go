@@ -7,6 +7,7 @@ import (
 
 	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
 	fluxsecrets "github.com/fluxcd/pkg/runtime/secrets"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -48,15 +49,25 @@ func (r *Resolver) ForPolicy(ctx context.Context, ip *imagev1.ImagePolicy) (Acce
 func (r *Resolver) ForRepository(ctx context.Context, repo *imagev1.ImageRepository) (Access, error) {
 	where := fmt.Sprintf("ImageRepository %s/%s", repo.Namespace, repo.Name)
 	spec := repo.Spec
-	switch spec.Provider {
-	case "", "generic":
-	default:
-		return Access{}, fmt.Errorf("%w: %s: provider %q not supported: imagegate reads registry credentials from secretRef and serviceAccountName only; give the ImageRepository a pull secret, or use --pull-secret",
-			ErrInvalid, where, spec.Provider)
+	cloud, err := parseProvider(where, spec.Provider, spec.Image)
+	if err != nil {
+		return Access{}, err
+	}
+	if cloud.name != "" && spec.ServiceAccountName != "" {
+		// Flux reads this pair as object-level workload identity: the
+		// controller mints tokens for the tenant's ServiceAccount. A gate
+		// that could do that for every namespace would hold every
+		// tenant's cloud identity; imagegate uses its own.
+		return Access{}, fmt.Errorf("%w: %s: spec.serviceAccountName with spec.provider %q asks for object-level workload identity, which imagegate does not take on: remove spec.serviceAccountName to use imagegate's own cloud identity, or use spec.secretRef",
+			ErrInvalid, where, cloud.name)
 	}
 	// Spec changes bump the generation; status updates (every scan) do not.
 	f := newFingerprint("imagerepository")
 	f.add("%s %s %s %d", repo.Namespace, repo.Name, repo.UID, repo.Generation)
+	if cloud.name != "" {
+		f.add("provider %s %s", cloud.name, cloud.host)
+		f.used = true
+	}
 	var payloads [][]byte
 	if spec.SecretRef != nil {
 		sec, err := r.getSecret(ctx, f, repo.Namespace, spec.SecretRef.Name, where+" spec.secretRef")
@@ -112,7 +123,18 @@ func (r *Resolver) ForRepository(ctx context.Context, repo *imagev1.ImageReposit
 	}
 	key := f.key()
 	return r.access(key, func() (registry.Access, error) {
-		return repositoryAccess(ctx, where, payloads, certSecret, proxySecret, insecureHost)
+		a, err := repositoryAccess(ctx, where, payloads, certSecret, proxySecret, insecureHost)
+		if err != nil || cloud.name == "" {
+			return a, err
+		}
+		// A pull secret, when given, answers first (as in Flux, where
+		// secretRef overrides the provider's credentials).
+		kc := cloud.keychain(where, r.tokens, a.Proxy)
+		if a.Keychain != nil {
+			kc = authn.NewMultiKeychain(a.Keychain, kc)
+		}
+		a.Keychain = kc
+		return a, nil
 	})
 }
 

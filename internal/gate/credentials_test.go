@@ -250,17 +250,32 @@ func TestImageRepositoryProxySecretRef(t *testing.T) {
 	wantNoCredentials(t, w)
 }
 
-// TestImageRepositoryProviderNotSupported: cloud providers are refused
-// with a clear reason before anything is sent.
-func TestImageRepositoryProviderNotSupported(t *testing.T) {
+// TestImageRepositoryProviderIsCheckedBeforeAnyRequest: a cloud provider
+// that cannot issue credentials for the ImageRepository's registry (aws
+// for a registry that is not ECR), and a provider with
+// serviceAccountName (object-level workload identity, which imagegate
+// does not take on), block the selection as CredentialsInvalid with a
+// message saying what to change, before anything is sent.
+func TestImageRepositoryProviderIsCheckedBeforeAnyRequest(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "web")
 	w.publishSigned("web", "v1")
 	w.useCredentials(registry.Options{AllowInsecure: true}, 0)
-	w.create(testenv.ImageRepository(w.ns, "web", w.reg.Repo("web"), testenv.WithProvider("aws")))
+	repo := testenv.ImageRepository(w.ns, "web", w.reg.Repo("web"), testenv.WithProvider("aws"))
+	w.create(repo)
 	w.reg.ResetRequests()
 	w.wantRow(verify.ReasonCredentialsInvalid, 0)
-	if msg := w.row("web").Message; !strings.Contains(msg, `provider "aws" not supported`) {
+	if msg := w.row("web").Message; !strings.Contains(msg, `spec.provider "aws" cannot issue credentials for spec.image`) || !strings.Contains(msg, "invalid AWS registry") {
+		t.Fatalf("message: %s", msg)
+	}
+
+	w.update(repo, func() {
+		repo.Spec.Image = "europe-docker.pkg.dev/acme/web"
+		repo.Spec.Provider = "gcp"
+		repo.Spec.ServiceAccountName = "web"
+	})
+	w.wantRow(verify.ReasonCredentialsInvalid, 0)
+	if msg := w.row("web").Message; !strings.Contains(msg, "object-level workload identity") || !strings.Contains(msg, "remove spec.serviceAccountName") {
 		t.Fatalf("message: %s", msg)
 	}
 	if n := len(w.reg.Requests()); n != 0 {

@@ -1,0 +1,176 @@
+package credentials
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	fluxcache "github.com/fluxcd/pkg/cache"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/imagegate/imagegate/internal/registry"
+)
+
+const where = "ImageRepository apps/web"
+
+func tokenCache(t *testing.T) *fluxcache.TokenCache {
+	t.Helper()
+	c, err := fluxcache.NewTokenCache(8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func authorization(t *testing.T, kc authn.Keychain, image string) (authn.Authenticator, *authn.AuthConfig, error) {
+	t.Helper()
+	repo, err := name.NewRepository(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := kc.Resolve(repo)
+	if err != nil {
+		t.Fatalf("resolve %s: %v", image, err)
+	}
+	cfg, err := a.Authorization()
+	return a, cfg, err
+}
+
+// TestProviderMustNameItsRegistry: spec.provider is checked against
+// spec.image as Flux's auth library checks it, so a mismatch or an
+// unknown provider is ErrInvalid (CredentialsInvalid in status) naming
+// the object, before any request.
+func TestProviderMustNameItsRegistry(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		provider, image, want string
+	}{
+		{"aws", "ghcr.io/acme/web", `spec.provider "aws" cannot issue credentials for spec.image "ghcr.io/acme/web"`},
+		{"aws", "012345678901.dkr.ecr.us-east-1.amazonaws.com.example.com/web", "invalid AWS registry"},
+		{"azure", "acme.azurecr.io.example.com/web", "invalid Azure registry"},
+		{"gcp", "europe-docker.pkg.dev.example.com/acme/web", "invalid GCP registry"},
+		{"oracle", "ghcr.io/acme/web", `spec.provider "oracle" is not one of generic, aws, azure, gcp`},
+		{"gcp", "Europe-Docker.pkg.dev/UPPER", `spec.image "Europe-Docker.pkg.dev/UPPER"`},
+	} {
+		_, err := parseProvider(where, tc.provider, tc.image)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), where) {
+			t.Errorf("%s %s: %v; want ErrInvalid naming %s and %q", tc.provider, tc.image, err, where, tc.want)
+		}
+	}
+	for _, tc := range []struct{ provider, image, host string }{
+		{"", "ghcr.io/acme/web", ""},
+		{"generic", "ghcr.io/acme/web", ""},
+		{"aws", "012345678901.dkr.ecr.eu-west-1.amazonaws.com/web", "012345678901.dkr.ecr.eu-west-1.amazonaws.com"},
+		{"aws", "public.ecr.aws/acme/web", "public.ecr.aws"},
+		{"azure", "acme.azurecr.io/web", "acme.azurecr.io"},
+		{"gcp", "europe-docker.pkg.dev/acme/web", "europe-docker.pkg.dev"},
+		{"gcp", "gcr.io/acme/web", "gcr.io"},
+	} {
+		p, err := parseProvider(where, tc.provider, tc.image)
+		if err != nil || p.host != tc.host {
+			t.Errorf("%s %s: host %q, %v; want %q", tc.provider, tc.image, p.host, err, tc.host)
+		}
+	}
+}
+
+// gceMetadata serves the one instance-metadata endpoint a GKE Pod's
+// identity is read from, as Google's metadata server does (it demands the
+// Metadata-Flavor header), and counts the tokens it issued.
+func gceMetadata(t *testing.T, token string) *atomic.Int64 {
+	t.Helper()
+	var issued atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Metadata-Flavor") != "Google" {
+			http.Error(w, "missing Metadata-Flavor", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Metadata-Flavor", "Google")
+		switch r.URL.Path {
+		case "/computeMetadata/v1/instance/service-accounts/default/token":
+			issued.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
+		case "/computeMetadata/v1/universe/universe-domain":
+			_, _ = w.Write([]byte("googleapis.com"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	// Where Google's libraries look for credentials before the metadata
+	// server, there are none: no key file, no gcloud configuration.
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
+	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("GCE_METADATA_HOST", strings.TrimPrefix(srv.URL, "http://"))
+	return &issued
+}
+
+// TestGCPProviderUsesThePodsIdentity: spec.provider gcp gives the
+// Artifact Registry host the access token of imagegate's own service
+// account, read from the instance metadata server (an httptest server,
+// through GCE_METADATA_HOST as Google's library reads it), as the user
+// oauth2accesstoken; the token is fetched once for its lifetime however
+// often the registry client asks, and other registries get nothing.
+func TestGCPProviderUsesThePodsIdentity(t *testing.T) {
+	const token = "ya29.gate-test-token"
+	issued := gceMetadata(t, token)
+	p, err := parseProvider(where, "gcp", "europe-docker.pkg.dev/acme/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := p.keychain(where, tokenCache(t), nil)
+	for i := range 3 {
+		_, cfg, err := authorization(t, kc, "europe-docker.pkg.dev/acme/web")
+		if err != nil {
+			t.Fatalf("authorization %d: %v", i, err)
+		}
+		if cfg.Username != "oauth2accesstoken" || cfg.Password != token {
+			t.Fatalf("authorization %d: user %q, password %q; want oauth2accesstoken and the metadata server's token", i, cfg.Username, cfg.Password)
+		}
+	}
+	if n := issued.Load(); n != 1 {
+		t.Fatalf("%d tokens fetched for 3 authorizations, want 1 (cached for its lifetime)", n)
+	}
+	a, _, _ := authorization(t, kc, "ghcr.io/acme/web")
+	if a != authn.Anonymous {
+		t.Fatalf("another registry resolved to %T, want anonymous (the next keychain answers)", a)
+	}
+}
+
+// TestProviderFailureIsUnavailableNamingTheObject: when the cloud will
+// not issue credentials (here: imagegate's Pod has no AWS identity: no
+// IRSA token, no Pod Identity agent, no keys, and instance metadata off),
+// the registry operation fails Unavailable, retried and never cached as a
+// denial, with a message that names the ImageRepository, the provider and
+// the cause. Nothing leaves the machine.
+func TestProviderFailureIsUnavailableNamingTheObject(t *testing.T) {
+	empty := t.TempDir() + "/none"
+	for k, v := range map[string]string{
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CA_BUNDLE": "", "AWS_PROFILE": "",
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ROLE_ARN": "",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+		"AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty,
+	} {
+		t.Setenv(k, v)
+	}
+	p, err := parseProvider(where, "aws", "012345678901.dkr.ecr.us-east-1.amazonaws.com/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = authorization(t, p.keychain(where, tokenCache(t), nil), "012345678901.dkr.ecr.us-east-1.amazonaws.com/web")
+	if registry.Classify(err) != registry.FailureUnavailable {
+		t.Fatalf("classified %s: %v", registry.Classify(err), err)
+	}
+	for _, want := range []string{where, `spec.provider "aws"`, "IMDS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+}
