@@ -68,7 +68,9 @@ func parseProvider(where, provider, image string) (cloudProvider, error) {
 // obtained through Flux's auth library and kept in tokens until 80% of
 // their lifetime has passed. Other hosts fall through to the next keychain.
 func (p cloudProvider) keychain(where string, tokens *fluxcache.TokenCache, proxy *url.URL) authn.Keychain {
-	opts := []fluxauth.Option{fluxauth.WithCache(*tokens, fluxcache.InvolvedObject{Kind: "ImageRepository", Name: where})}
+	// The involved object only labels the cache's metrics, which this
+	// cache does not register.
+	opts := []fluxauth.Option{fluxauth.WithCache(*tokens, fluxcache.InvolvedObject{})}
 	if proxy != nil {
 		opts = append(opts, fluxauth.WithProxyURL(*proxy))
 	}
