@@ -132,13 +132,18 @@ func (f *fleet) interval(b *testing.B, before func()) {
 // (IMAGEGATE_BENCH_REPOS, default 10; each holds fleetFiles random files
 // of fleetFileBytes) for one interval that writes the selection, then for
 // 10 idle intervals, with the idle check on and off, and reports what the
-// idle intervals cost the Git server per reconcile. Run with
-// -benchtime=1x: one iteration is the whole scenario.
+// idle intervals cost the Git server per reconcile. With the check off
+// every idle reconcile clones, so IMAGEGATE_BENCH_OFF_INTERVALS (default
+// 10) shortens that half at large sizes; the figures are per reconcile.
+// Run with -benchtime=1x: one iteration is the whole scenario.
 func BenchmarkIdleGates(b *testing.B) {
 	gates, repos := benchSize("IMAGEGATE_BENCH_GATES", 100), benchSize("IMAGEGATE_BENCH_REPOS", 10)
-	const intervals = 10
 	for _, off := range []bool{false, true} {
-		b.Run(fmt.Sprintf("gates=%d/repos=%d/idle-check=%v", gates, repos, !off), func(b *testing.B) {
+		intervals := 10
+		if off {
+			intervals = benchSize("IMAGEGATE_BENCH_OFF_INTERVALS", 10)
+		}
+		b.Run(fmt.Sprintf("gates=%d/repos=%d/idle-check=%v/intervals=%d", gates, repos, !off, intervals), func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				f := newFleet(b, gates, repos, 0)
