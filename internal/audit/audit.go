@@ -26,7 +26,8 @@ type Options struct {
 	// Path restricts the audit to files under it ("" or "." for all).
 	Path string
 	// Since, when set, is a commit of that line: it and its first-parent
-	// ancestors seed the settled set and are not reported.
+	// ancestors (with the commits their merges brought in) seed the
+	// settled set and are not reported.
 	Since string
 	// Signers are the keys whose signature makes a commit the gate's.
 	Signers *Signers
@@ -141,6 +142,14 @@ func newAuditor(ctx context.Context, opts Options) (*auditor, []step, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if steps, err = withMergedCommits(ctx, a.hist, head, steps); err != nil {
+		return nil, nil, err
+	}
+	for _, s := range steps {
+		if s.side {
+			a.seed[s.commit] = true
+		}
+	}
 	a.report = &Report{Branch: opts.Branch, Head: head, Path: p, Entries: []Entry{}, Skipped: []Skipped{}, Findings: map[Kind]int{}}
 	if opts.Since != "" {
 		since, err := a.hist.resolve(ctx, opts.Since)
@@ -148,7 +157,7 @@ func newAuditor(ctx context.Context, opts Options) (*auditor, []step, error) {
 			return nil, nil, fmt.Errorf("%w: --since: %w", ErrUsage, err)
 		}
 		i := indexOf(steps, since)
-		if i < 0 {
+		if i < 0 || steps[i].side {
 			return nil, nil, fmt.Errorf("%w: --since %s is not on the first-parent line of %s", ErrUsage, opts.Since, opts.Branch)
 		}
 		for _, s := range steps[:i+1] {

@@ -56,6 +56,14 @@ func history(t *testing.T) (*testenv.LocalRepo, map[string]string, string) {
 	r.Git(t, "checkout", "-q", "main")
 	r.Run(t, alice, "merge", "--no-ff", "-m", "Merge side", "side")
 	c["merge"] = r.Head(t)
+	// The gate's commit on a push branch, merged by a person (a pull
+	// request): the merge brings in what the gate verified.
+	r.Git(t, "checkout", "-q", "-b", "updates")
+	r.Write(t, map[string]string{"deploy/worker.yaml": manifest("apps:worker", ref(worker, "v2", 22))})
+	c["gateOnPushBranch"] = r.Commit(t, gateMessage(ref(worker, "v2", 22)), gate)
+	r.Git(t, "checkout", "-q", "main")
+	r.Run(t, alice, "merge", "--no-ff", "-m", "Merge updates", "updates")
+	c["mergeOfGate"] = r.Head(t)
 
 	r.Run(t, alice, "mv", "deploy/web.yaml", "deploy/web-renamed.yaml")
 	c["rename"] = r.Commit(t, "Rename web", alice)
@@ -94,6 +102,7 @@ func TestRunReportsEachFindingOfAHistory(t *testing.T) {
 		{c["web2"], "imagegate", "allowed", "deploy/web.yaml:4", web + ":v2@" + digest(12), ""},
 		{c["revert"], alice, "none", "deploy/web.yaml:4", web + ":v1@" + digest(11), "settled"},
 		{c["merge"], alice, "none", "deploy/worker.yaml:4", worker + ":v1@" + digest(21), "missing-trailer"},
+		{c["mergeOfGate"], alice, "none", "deploy/worker.yaml:4", worker + ":v2@" + digest(22), "settled"},
 		{c["tagOnly"], alice, "none", "deploy/api.yaml:4", api + ":v1", "missing-trailer,tag-only"},
 		{c["expired"], "imagegate", "allowed", "deploy/api.yaml:4", api + ":v2@" + digest(31), "expired-exception"},
 		{c["exception"], "imagegate", "allowed", "deploy/api.yaml:4", api + ":v3@" + digest(32), "exception"},
@@ -106,9 +115,10 @@ func TestRunReportsEachFindingOfAHistory(t *testing.T) {
 	if !reflect.DeepEqual(rep.Findings, wantCounts) {
 		t.Fatalf("finding counts = %v, want %v", rep.Findings, wantCounts)
 	}
-	// 16 first-parent commits; the side branch's commit is not one.
-	if rep.Commits != 16 || rep.Changed != 12 || len(rep.Skipped) != 0 {
-		t.Fatalf("commits=%d changed=%d skipped=%v, want 16, 12, none", rep.Commits, rep.Changed, rep.Skipped)
+	// 17 first-parent commits; the side branches' commits are not among
+	// them: they are read only to settle what their merges bring in.
+	if rep.Commits != 17 || rep.Changed != 13 || len(rep.Skipped) != 0 {
+		t.Fatalf("commits=%d changed=%d skipped=%v, want 17, 13, none", rep.Commits, rep.Changed, rep.Skipped)
 	}
 	if e := rep.Entries[3]; e.Trailer != app+":v4@"+digest(5) {
 		t.Fatalf("trailer of the mismatched entry = %q, want the digest the trailer named", e.Trailer)
@@ -137,11 +147,11 @@ func TestRunSinceSeedsSettledReferencesWithoutReportingThem(t *testing.T) {
 	got := rowsOf(rep)
 	// web1's clean introduction is before --since: it settles the revert
 	// without being listed itself.
-	if len(got) != 5 || got[0].commit != c["revert"] || got[0].findings != "settled" {
-		t.Fatalf("entries after --since:\n%s\nwant 5, the revert first and settled", fmtRows(got))
+	if len(got) != 6 || got[0].commit != c["revert"] || got[0].findings != "settled" {
+		t.Fatalf("entries after --since:\n%s\nwant 6, the revert first and settled", fmtRows(got))
 	}
-	if rep.Commits != 8 || rep.Since != c["web2"] {
-		t.Fatalf("commits=%d since=%s, want 8 after %s", rep.Commits, rep.Since, c["web2"])
+	if rep.Commits != 9 || rep.Since != c["web2"] {
+		t.Fatalf("commits=%d since=%s, want 9 after %s", rep.Commits, rep.Since, c["web2"])
 	}
 }
 
@@ -169,7 +179,7 @@ func TestRunRejectsBadOptions(t *testing.T) {
 func TestRunPathIsLiteral(t *testing.T) {
 	t.Parallel()
 	r, _, _ := history(t)
-	for path, want := range map[string]int{"dep*": 0, "deploy": 12, "/deploy/": 12, "other": 1, "": 13} {
+	for path, want := range map[string]int{"dep*": 0, "deploy": 13, "/deploy/": 13, "other": 1, "": 14} {
 		if rep := runAudit(t, audit.Options{Repo: r.Dir, Path: path}); len(rep.Entries) != want {
 			t.Errorf("--path %q: %d entries, want %d", path, len(rep.Entries), want)
 		}

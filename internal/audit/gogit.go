@@ -68,10 +68,39 @@ func (g goGit) firstParents(ctx context.Context, head string) ([]step, error) {
 			h = c.ParentHashes[0]
 			s.parent = h.String()
 		}
+		for _, p := range c.ParentHashes[min(1, len(c.ParentHashes)):] {
+			s.merged = append(s.merged, p.String())
+		}
 		steps = append(steps, s)
 	}
 	slices.Reverse(steps)
 	return steps, nil
+}
+
+func (g goGit) parents(ctx context.Context, head string) (map[string][]string, error) {
+	m := map[string][]string{}
+	todo := []plumbing.Hash{plumbing.NewHash(head)}
+	for len(todo) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		h := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if _, ok := m[h.String()]; ok {
+			continue
+		}
+		c, err := g.repo.CommitObject(h)
+		if err != nil {
+			return nil, fmt.Errorf("go-git: commit %s: %w", h, err)
+		}
+		ps := make([]string, len(c.ParentHashes))
+		for i, p := range c.ParentHashes {
+			ps[i] = p.String()
+			todo = append(todo, p)
+		}
+		m[h.String()] = ps
+	}
+	return m, nil
 }
 
 func (g goGit) diffs(ctx context.Context, steps []step, path string, fn func(commitDiff) error) error {

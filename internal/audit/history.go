@@ -18,6 +18,9 @@ type history interface {
 	check(ctx context.Context) error
 	resolve(ctx context.Context, rev string) (string, error)
 	firstParents(ctx context.Context, head string) ([]step, error)
+	// parents maps every commit reachable from head to its parents;
+	// asked only when the first-parent line holds a merge.
+	parents(ctx context.Context, head string) (map[string][]string, error)
 	// diffs calls fn, in order, for each step whose diff against its
 	// first parent touches files under path ("" for all).
 	diffs(ctx context.Context, steps []step, path string, fn func(commitDiff) error) error
@@ -75,13 +78,19 @@ func (g gitCmd) resolve(ctx context.Context, rev string) (string, error) {
 	return strings.TrimSpace(out), nil
 }
 
-// step is one commit of the first-parent line and its first parent (empty
-// for a root commit).
-type step struct{ commit, parent string }
+// step is one commit to judge and its first parent (empty for a root
+// commit).
+type step struct {
+	commit, parent string
+	// merged are a merge's other parents (first-parent line only).
+	merged []string
+	// side: a commit a merge of the line brought in (merges.go).
+	side bool
+}
 
 // firstParents lists the first-parent line ending at head, oldest first.
-// It holds two hashes per commit, the walk's only state that grows with
-// history length.
+// It holds two hashes per commit (and a merge's other parents), the walk's
+// only state that grows with history length.
 func (g gitCmd) firstParents(ctx context.Context, head string) ([]step, error) {
 	out, err := g.output(ctx, "rev-list", "--first-parent", "--reverse", "--parents", head)
 	if err != nil {
@@ -97,9 +106,26 @@ func (g gitCmd) firstParents(ctx context.Context, head string) ([]step, error) {
 		if len(f) > 1 {
 			s.parent = f[1]
 		}
+		if len(f) > 2 {
+			s.merged = f[2:]
+		}
 		steps = append(steps, s)
 	}
 	return steps, nil
+}
+
+func (g gitCmd) parents(ctx context.Context, head string) (map[string][]string, error) {
+	out, err := g.output(ctx, "rev-list", "--parents", head)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string][]string{}
+	for line := range strings.Lines(out) {
+		if f := strings.Fields(line); len(f) > 0 {
+			m[f[0]] = f[1:]
+		}
+	}
+	return m, nil
 }
 
 // fileChange is one path a commit changed against its first parent, as
