@@ -112,7 +112,7 @@ func (s *GitServer) handler(t testing.TB, backend string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		s.stats.count(r)
-		r.Body = &countingBody{ReadCloser: r.Body, n: &s.stats.bytesIn}
+		r.Body = &CountingBody{ReadCloser: r.Body, N: &s.stats.bytesIn}
 		w = &countingWriter{ResponseWriter: w, n: &s.stats.bytesOut}
 		if s.cfg.user != "" && !s.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="imagegate test"`)
@@ -410,14 +410,15 @@ func (c *gitStatsCounter) snapshot() GitStats {
 	}
 }
 
-type countingBody struct {
+// CountingBody adds the bytes read through it to N.
+type CountingBody struct {
 	io.ReadCloser
-	n *atomic.Int64
+	N *atomic.Int64
 }
 
-func (b *countingBody) Read(p []byte) (int, error) {
+func (b *CountingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(n))
+	b.N.Add(int64(n))
 	return n, err
 }
 

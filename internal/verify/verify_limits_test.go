@@ -3,7 +3,6 @@ package verify_test
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"runtime"
 	"strings"
@@ -58,20 +57,9 @@ type countingTransport struct {
 func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := c.base.RoundTrip(req)
 	if err == nil {
-		resp.Body = &countingBody{ReadCloser: resp.Body, n: &c.read}
+		resp.Body = &testenv.CountingBody{ReadCloser: resp.Body, N: &c.read}
 	}
 	return resp, err
-}
-
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (b *countingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(n))
-	return n, err
 }
 
 // attachLegacySignatures writes n legacy signatures of size bytes each
