@@ -83,6 +83,19 @@ func TestFlagsFollowValues(t *testing.T) {
 		for _, c := range []corev1.Container{w.container, ctl.Spec.Template.Spec.Containers[0]} {
 			checkCommonFlags(t, c, ns)
 		}
+		// The cloud identity spec.provider uses: the ServiceAccount's
+		// annotation and the Pod's label, beside the chart's own labels.
+		var sa corev1.ServiceAccount
+		w.objs.get(t, "ServiceAccount", "imagegate-controller", &sa)
+		if got := sa.Annotations["iam.gke.io/gcp-service-account"]; got != "imagegate@acme.iam.gserviceaccount.com" {
+			t.Errorf("controller ServiceAccount annotations %v, want serviceAccountAnnotations", sa.Annotations)
+		}
+		if l := ctl.Spec.Template.Labels; l["azure.workload.identity/use"] != "true" || l["app.kubernetes.io/name"] != "imagegate" {
+			t.Errorf("controller Pod labels %v, want podLabels beside the chart's", l)
+		}
+		if l := ctl.Spec.Selector.MatchLabels; l["azure.workload.identity/use"] != "" {
+			t.Errorf("controller selector %v takes podLabels: changing them would need a new Deployment", l)
+		}
 	})
 }
 
