@@ -1,19 +1,27 @@
 package credentials
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	fluxcache "github.com/fluxcd/pkg/cache"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/imagegate/imagegate/internal/registry"
+	"github.com/imagegate/imagegate/internal/testenv"
 )
 
 const where = "ImageRepository apps/web"
@@ -171,6 +179,97 @@ func TestProviderFailureIsUnavailableNamingTheObject(t *testing.T) {
 	for _, want := range []string{where, `spec.provider "aws"`, "IMDS"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+}
+
+// ecrAPI answers GetAuthorizationToken as ECR's API does (AWS JSON 1.1),
+// counting the calls signed (SigV4) with the key the Pod's identity has.
+func ecrAPI(keyID, password string, signed, other *atomic.Int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		if r.Header.Get("X-Amz-Target") != "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken" ||
+			!strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential="+keyID+"/") || !strings.Contains(auth, "/us-east-1/ecr/aws4_request") {
+			other.Add(1)
+			http.Error(w, `{"__type":"UnrecognizedClientException"}`, http.StatusBadRequest)
+			return
+		}
+		signed.Add(1)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_, _ = fmt.Fprintf(w, `{"authorizationData":[{"authorizationToken":%q,"expiresAt":%d,"proxyEndpoint":"https://012345678901.dkr.ecr.us-east-1.amazonaws.com"}]}`,
+			base64.StdEncoding.EncodeToString([]byte("AWS:"+password)), time.Now().Add(12*time.Hour).Unix())
+	})
+}
+
+const (
+	awsChildEnv  = "IMAGEGATE_TEST_AWS_CHILD"
+	awsKeyID     = "AKIDIMAGEGATETEST"
+	ecrPassword  = "ecr-token-from-the-test-api"
+	ecrImage     = "012345678901.dkr.ecr.us-east-1.amazonaws.com/web"
+	ecrAPIHostPt = "api.ecr.us-east-1.amazonaws.com:443"
+)
+
+// TestAWSProviderGetsAnECRTokenWithThePodsIdentity: spec.provider aws
+// gives the ECR host the token ECR's API issues to imagegate's own AWS
+// identity (here static keys in the environment, as the SDK's chain reads
+// them), user AWS, fetched once for three authorizations. The API is
+// served at its real name (api.ecr.us-east-1.amazonaws.com) with a test
+// CA, reached through the ImageRepository's proxy, which routes that name
+// to the test server; Go reads the system roots (SSL_CERT_FILE) once per
+// process, so the client side runs in a child process of this test.
+func TestAWSProviderGetsAnECRTokenWithThePodsIdentity(t *testing.T) {
+	if proxy := os.Getenv(awsChildEnv); proxy != "" {
+		awsChild(t, proxy)
+		return
+	}
+	var signed, other atomic.Int64
+	srv, caPEM := testenv.NewTLSServerFor(t, strings.TrimSuffix(ecrAPIHostPt, ":443"), ecrAPI(awsKeyID, ecrPassword, &signed, &other))
+	proxy := testenv.NewProxy(t, "egress", "egress-password")
+	proxy.Route(ecrAPIHostPt, srv.Listener.Addr().String())
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	none := filepath.Join(t.TempDir(), "none")
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestAWSProviderGetsAnECRTokenWithThePodsIdentity$", "-test.count=1")
+	cmd.Env = append(os.Environ(),
+		awsChildEnv+"="+proxy.URL("egress", "egress-password").String(),
+		"SSL_CERT_FILE="+caFile, "SSL_CERT_DIR="+t.TempDir(),
+		"AWS_ACCESS_KEY_ID="+awsKeyID, "AWS_SECRET_ACCESS_KEY=imagegate-test-secret", "AWS_SESSION_TOKEN=",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CA_BUNDLE=", "AWS_PROFILE=", "AWS_CONFIG_FILE="+none, "AWS_SHARED_CREDENTIALS_FILE="+none,
+		"HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY=", "https_proxy=", "http_proxy=", "no_proxy=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "PASS") {
+		t.Fatalf("child ran no test:\n%s", out)
+	}
+	if signed.Load() != 1 || other.Load() != 0 {
+		t.Fatalf("ECR API: %d signed GetAuthorizationToken calls and %d others, want 1 and 0", signed.Load(), other.Load())
+	}
+	if proxy.Tunnels() != 1 || proxy.Refused() != 0 {
+		t.Fatalf("proxy: %d tunnels, %d refused; want the one call through the ImageRepository's proxy", proxy.Tunnels(), proxy.Refused())
+	}
+}
+
+func awsChild(t *testing.T, proxy string) {
+	u, err := url.Parse(proxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := parseProvider(where, "aws", ecrImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := p.keychain(where, tokenCache(t), u)
+	for i := range 3 {
+		_, cfg, err := authorization(t, kc, ecrImage)
+		if err != nil {
+			t.Fatalf("authorization %d: %v", i, err)
+		}
+		if cfg.Username != "AWS" || cfg.Password != ecrPassword {
+			t.Fatalf("authorization %d: user %q, password %q; want AWS and ECR's token", i, cfg.Username, cfg.Password)
 		}
 	}
 }

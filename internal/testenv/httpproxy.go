@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -24,6 +25,7 @@ type Proxy struct {
 	tunnels   atomic.Int64
 	refused   atomic.Int64
 	transport *http.Transport
+	routes    sync.Map // host:port -> address tunnels to it are dialed to
 }
 
 // NewProxy starts a proxy demanding user and password (407 otherwise); it
@@ -50,6 +52,11 @@ func (p *Proxy) URL(user, password string) *url.URL {
 	u.User = url.UserPassword(user, password)
 	return u
 }
+
+// Route makes tunnels to hostPort go to addr instead, as an egress proxy
+// resolves names its clients cannot: a test can then serve a cloud API at
+// its real name. Call it before the first request.
+func (p *Proxy) Route(hostPort, addr string) { p.routes.Store(hostPort, addr) }
 
 // Forwarded counts the plain HTTP requests the proxy carried.
 func (p *Proxy) Forwarded() int64 { return p.forwarded.Load() }
@@ -97,7 +104,11 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
-	upstream, err := net.Dial("tcp", r.Host)
+	target := r.Host
+	if addr, ok := p.routes.Load(target); ok {
+		target = addr.(string)
+	}
+	upstream, err := net.Dial("tcp", target)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return

@@ -111,6 +111,20 @@ func NewTLSFront(t testing.TB, reg *Registry, requireClientCert bool) *TLSFront 
 	return f
 }
 
+// NewTLSServerFor serves h over HTTPS on 127.0.0.1 with a certificate for
+// name from a CA made for the test, whose PEM it returns: a server a
+// client reaches at that name through a Proxy with a Route to it. It is
+// closed in t.Cleanup.
+func NewTLSServerFor(t testing.TB, name string, h http.Handler) (srv *httptest.Server, caPEM []byte) {
+	t.Helper()
+	ca := newTestCA(t)
+	srv = httptest.NewUnstartedServer(h)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.issue(t, name, x509.ExtKeyUsageServerAuth, name)}, MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, ca.certPEM
+}
+
 // Host returns "127.0.0.1:PORT" of the HTTPS front.
 func (f *TLSFront) Host() string { return f.srv.Listener.Addr().String() }
 
@@ -144,16 +158,16 @@ func newTestCA(t testing.TB) *testCA {
 
 var testSerial atomic.Int64
 
-// issuePEM issues a certificate for 127.0.0.1 with usage and returns it
-// and its key in PEM.
-func (ca *testCA) issuePEM(t testing.TB, cn string, usage x509.ExtKeyUsage) (certPEM, keyPEM []byte) {
+// issuePEM issues a certificate for 127.0.0.1 and dnsNames with usage and
+// returns it and its key in PEM.
+func (ca *testCA) issuePEM(t testing.TB, cn string, usage x509.ExtKeyUsage, dnsNames ...string) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key := newECKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(testSerial.Add(1) + 1), Subject: pkix.Name{CommonName: cn},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: dnsNames,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
@@ -166,9 +180,9 @@ func (ca *testCA) issuePEM(t testing.TB, cn string, usage x509.ExtKeyUsage) (cer
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 }
 
-func (ca *testCA) issue(t testing.TB, cn string, usage x509.ExtKeyUsage) tls.Certificate {
+func (ca *testCA) issue(t testing.TB, cn string, usage x509.ExtKeyUsage, dnsNames ...string) tls.Certificate {
 	t.Helper()
-	c, k := ca.issuePEM(t, cn, usage)
+	c, k := ca.issuePEM(t, cn, usage, dnsNames...)
 	pair, err := tls.X509KeyPair(c, k)
 	if err != nil {
 		t.Fatalf("testenv: key pair of %s: %v", cn, err)
