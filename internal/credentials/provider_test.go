@@ -223,28 +223,14 @@ func TestAWSProviderGetsAnECRTokenWithThePodsIdentity(t *testing.T) {
 		return
 	}
 	var signed, other atomic.Int64
-	srv, caPEM := testenv.NewTLSServerFor(t, strings.TrimSuffix(ecrAPIHostPt, ":443"), ecrAPI(awsKeyID, ecrPassword, &signed, &other))
+	srv, caPEM := testenv.NewTLSServerFor(t, ecrAPI(awsKeyID, ecrPassword, &signed, &other), strings.TrimSuffix(ecrAPIHostPt, ":443"))
 	proxy := testenv.NewProxy(t, "egress", "egress-password")
 	proxy.Route(ecrAPIHostPt, srv.Listener.Addr().String())
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	none := filepath.Join(t.TempDir(), "none")
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestAWSProviderGetsAnECRTokenWithThePodsIdentity$", "-test.count=1")
-	cmd.Env = append(os.Environ(),
+	runChild(t, "TestAWSProviderGetsAnECRTokenWithThePodsIdentity", caPEM,
 		awsChildEnv+"="+proxy.URL("egress", "egress-password").String(),
-		"SSL_CERT_FILE="+caFile, "SSL_CERT_DIR="+t.TempDir(),
 		"AWS_ACCESS_KEY_ID="+awsKeyID, "AWS_SECRET_ACCESS_KEY=imagegate-test-secret", "AWS_SESSION_TOKEN=",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CA_BUNDLE=", "AWS_PROFILE=", "AWS_CONFIG_FILE="+none, "AWS_SHARED_CREDENTIALS_FILE="+none,
-		"HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY=", "https_proxy=", "http_proxy=", "no_proxy=")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "PASS") {
-		t.Fatalf("child ran no test:\n%s", out)
-	}
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CA_BUNDLE=", "AWS_PROFILE=", "AWS_CONFIG_FILE="+none, "AWS_SHARED_CREDENTIALS_FILE="+none)
 	if signed.Load() != 1 || other.Load() != 0 {
 		t.Fatalf("ECR API: %d signed GetAuthorizationToken calls and %d others, want 1 and 0", signed.Load(), other.Load())
 	}
@@ -272,4 +258,122 @@ func awsChild(t *testing.T, proxy string) {
 			t.Fatalf("authorization %d: user %q, password %q; want AWS and ECR's token", i, cfg.Username, cfg.Password)
 		}
 	}
+}
+
+// runChild runs test in a child process of this test binary whose system
+// roots are caPEM alone, with env added, and fails unless it passes.
+func runChild(t *testing.T, test string, caPEM []byte, env ...string) {
+	t.Helper()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+caFile, "SSL_CERT_DIR="+t.TempDir(),
+		"HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY=", "https_proxy=", "http_proxy=", "no_proxy=")
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: "+test) {
+		t.Fatalf("child ran no test:\n%s", out)
+	}
+}
+
+const (
+	azureChildEnv = "IMAGEGATE_TEST_AZURE_CHILD"
+	azureTenant   = "00000000-0000-0000-0000-00000000a11e"
+	azureClientID = "00000000-0000-0000-0000-0000000c11e7"
+	entraHost     = "login.microsoftonline.com"
+	acrHost       = "acme.azurecr.io"
+	acrImage      = acrHost + "/web"
+)
+
+// entraAndACR serves what Microsoft Entra ID (instance and tenant
+// discovery, the client-credentials token endpoint) and an ACR's
+// /oauth2/exchange answer: an AAD token for imagegate's client secret, and
+// an ACR refresh token (a JWT with an expiry) for that AAD token. issued
+// counts the refresh tokens, other the requests it could not answer.
+func entraAndACR(refresh string, issued, other *atomic.Int64) http.Handler {
+	tenant := "https://" + entraHost + "/" + azureTenant
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = r.ParseForm()
+		switch {
+		case r.Host == entraHost && r.URL.Path == "/common/discovery/instance":
+			_, _ = fmt.Fprintf(w, `{"tenant_discovery_endpoint":%q,"api-version":"1.1","metadata":[{"preferred_network":%q,"preferred_cache":%q,"aliases":[%q]}]}`,
+				tenant+"/v2.0/.well-known/openid-configuration", entraHost, entraHost, entraHost)
+		case r.Host == entraHost && r.URL.Path == "/"+azureTenant+"/v2.0/.well-known/openid-configuration":
+			_, _ = fmt.Fprintf(w, `{"token_endpoint":%q,"authorization_endpoint":%q,"issuer":%q}`,
+				tenant+"/oauth2/v2.0/token", tenant+"/oauth2/v2.0/authorize", tenant+"/v2.0")
+		case r.Host == entraHost && r.URL.Path == "/"+azureTenant+"/oauth2/v2.0/token" &&
+			r.PostForm.Get("client_id") == azureClientID && r.PostForm.Get("client_secret") == "imagegate-test-secret":
+			_, _ = fmt.Fprint(w, `{"token_type":"Bearer","expires_in":3600,"ext_expires_in":3600,"access_token":"aad-token-of-imagegate"}`)
+		case r.Host == acrHost && r.URL.Path == "/oauth2/exchange" && r.PostForm.Get("grant_type") == "access_token" &&
+			r.PostForm.Get("service") == acrHost && r.PostForm.Get("access_token") == "aad-token-of-imagegate":
+			issued.Add(1)
+			_, _ = fmt.Fprintf(w, `{"refresh_token":%q}`, refresh)
+		default:
+			other.Add(1)
+			http.Error(w, `{"error":"unexpected request"}`, http.StatusBadRequest)
+		}
+	})
+}
+
+// TestAzureProviderExchangesThePodsTokenForAnACRToken: spec.provider
+// azure gives the ACR host an ACR refresh token, user
+// 00000000-0000-0000-0000-000000000000, exchanged at the registry's
+// /oauth2/exchange for the Entra ID token of imagegate's own identity
+// (here a client secret in the environment, as azidentity reads it),
+// once for three authorizations. Entra ID and the registry are served at
+// their real names with a test CA through the ImageRepository's proxy, in
+// a child process as for AWS.
+func TestAzureProviderExchangesThePodsTokenForAnACRToken(t *testing.T) {
+	if proxy := os.Getenv(azureChildEnv); proxy != "" {
+		azureChild(t, proxy, os.Getenv(azureChildEnv+"_REFRESH"))
+		return
+	}
+	refresh := unsignedJWT(time.Now().Add(3 * time.Hour))
+	var issued, other atomic.Int64
+	srv, caPEM := testenv.NewTLSServerFor(t, entraAndACR(refresh, &issued, &other), entraHost, acrHost)
+	proxy := testenv.NewProxy(t, "egress", "egress-password")
+	proxy.Route(entraHost+":443", srv.Listener.Addr().String())
+	proxy.Route(acrHost+":443", srv.Listener.Addr().String())
+	runChild(t, "TestAzureProviderExchangesThePodsTokenForAnACRToken", caPEM,
+		azureChildEnv+"="+proxy.URL("egress", "egress-password").String(), azureChildEnv+"_REFRESH="+refresh,
+		"AZURE_TENANT_ID="+azureTenant, "AZURE_CLIENT_ID="+azureClientID, "AZURE_CLIENT_SECRET=imagegate-test-secret",
+		"AZURE_AUTHORITY_HOST=", "AZURE_FEDERATED_TOKEN_FILE=", "AZURE_CLIENT_CERTIFICATE_PATH=", "AZURE_USERNAME=", "AZURE_TOKEN_CREDENTIALS=")
+	if issued.Load() != 1 || other.Load() != 0 {
+		t.Fatalf("ACR: %d refresh tokens issued, %d requests not answered; want 1 and 0", issued.Load(), other.Load())
+	}
+}
+
+func azureChild(t *testing.T, proxy, refresh string) {
+	u, err := url.Parse(proxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := parseProvider(where, "azure", acrImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := p.keychain(where, tokenCache(t), u)
+	for i := range 3 {
+		_, cfg, err := authorization(t, kc, acrImage)
+		if err != nil {
+			t.Fatalf("authorization %d: %v", i, err)
+		}
+		if cfg.Username != "00000000-0000-0000-0000-000000000000" || refresh == "" || cfg.Password != refresh {
+			t.Fatalf("authorization %d: user %q, password %q; want ACR's refresh token", i, cfg.Username, cfg.Password)
+		}
+	}
+}
+
+// unsignedJWT is a token with an expiry, as ACR's refresh tokens carry
+// one (Flux's library reads it without verifying).
+func unsignedJWT(exp time.Time) string {
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." +
+		enc.EncodeToString(fmt.Appendf(nil, `{"exp":%d,"sub":"imagegate"}`, exp.Unix())) + "."
 }

@@ -112,14 +112,14 @@ func NewTLSFront(t testing.TB, reg *Registry, requireClientCert bool) *TLSFront 
 }
 
 // NewTLSServerFor serves h over HTTPS on 127.0.0.1 with a certificate for
-// name from a CA made for the test, whose PEM it returns: a server a
-// client reaches at that name through a Proxy with a Route to it. It is
+// names from a CA made for the test, whose PEM it returns: a server a
+// client reaches at those names through a Proxy with a Route to it. It is
 // closed in t.Cleanup.
-func NewTLSServerFor(t testing.TB, name string, h http.Handler) (srv *httptest.Server, caPEM []byte) {
+func NewTLSServerFor(t testing.TB, h http.Handler, names ...string) (srv *httptest.Server, caPEM []byte) {
 	t.Helper()
 	ca := newTestCA(t)
 	srv = httptest.NewUnstartedServer(h)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.issue(t, name, x509.ExtKeyUsageServerAuth, name)}, MinVersion: tls.VersionTLS12}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.issue(t, names[0], x509.ExtKeyUsageServerAuth, names...)}, MinVersion: tls.VersionTLS12}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv, ca.certPEM
