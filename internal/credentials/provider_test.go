@@ -219,7 +219,7 @@ const (
 // process, so the client side runs in a child process of this test.
 func TestAWSProviderGetsAnECRTokenWithThePodsIdentity(t *testing.T) {
 	if proxy := os.Getenv(awsChildEnv); proxy != "" {
-		awsChild(t, proxy)
+		childAuthorizations(t, proxy, "aws", ecrImage, "AWS", ecrPassword)
 		return
 	}
 	var signed, other atomic.Int64
@@ -239,23 +239,25 @@ func TestAWSProviderGetsAnECRTokenWithThePodsIdentity(t *testing.T) {
 	}
 }
 
-func awsChild(t *testing.T, proxy string) {
+// childAuthorizations is the child's side: three authorizations for image
+// through provider's keychain with the proxy, each user and password.
+func childAuthorizations(t *testing.T, proxy, provider, image, user, password string) {
 	u, err := url.Parse(proxy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := parseProvider(where, "aws", ecrImage)
+	p, err := parseProvider(where, provider, image)
 	if err != nil {
 		t.Fatal(err)
 	}
 	kc := p.keychain(where, tokenCache(t), u)
 	for i := range 3 {
-		_, cfg, err := authorization(t, kc, ecrImage)
+		_, cfg, err := authorization(t, kc, image)
 		if err != nil {
 			t.Fatalf("authorization %d: %v", i, err)
 		}
-		if cfg.Username != "AWS" || cfg.Password != ecrPassword {
-			t.Fatalf("authorization %d: user %q, password %q; want AWS and ECR's token", i, cfg.Username, cfg.Password)
+		if password == "" || cfg.Username != user || cfg.Password != password {
+			t.Fatalf("authorization %d: user %q, password %q; want %q and the registry token the test API issued", i, cfg.Username, cfg.Password, user)
 		}
 	}
 }
@@ -331,7 +333,7 @@ func entraAndACR(refresh string, issued, other *atomic.Int64) http.Handler {
 // a child process as for AWS.
 func TestAzureProviderExchangesThePodsTokenForAnACRToken(t *testing.T) {
 	if proxy := os.Getenv(azureChildEnv); proxy != "" {
-		azureChild(t, proxy, os.Getenv(azureChildEnv+"_REFRESH"))
+		childAuthorizations(t, proxy, "azure", acrImage, "00000000-0000-0000-0000-000000000000", os.Getenv(azureChildEnv+"_REFRESH"))
 		return
 	}
 	refresh := unsignedJWT(time.Now().Add(3 * time.Hour))
@@ -346,27 +348,6 @@ func TestAzureProviderExchangesThePodsTokenForAnACRToken(t *testing.T) {
 		"AZURE_AUTHORITY_HOST=", "AZURE_FEDERATED_TOKEN_FILE=", "AZURE_CLIENT_CERTIFICATE_PATH=", "AZURE_USERNAME=", "AZURE_TOKEN_CREDENTIALS=")
 	if issued.Load() != 1 || other.Load() != 0 {
 		t.Fatalf("ACR: %d refresh tokens issued, %d requests not answered; want 1 and 0", issued.Load(), other.Load())
-	}
-}
-
-func azureChild(t *testing.T, proxy, refresh string) {
-	u, err := url.Parse(proxy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := parseProvider(where, "azure", acrImage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := p.keychain(where, tokenCache(t), u)
-	for i := range 3 {
-		_, cfg, err := authorization(t, kc, acrImage)
-		if err != nil {
-			t.Fatalf("authorization %d: %v", i, err)
-		}
-		if cfg.Username != "00000000-0000-0000-0000-000000000000" || refresh == "" || cfg.Password != refresh {
-			t.Fatalf("authorization %d: user %q, password %q; want ACR's refresh token", i, cfg.Username, cfg.Password)
-		}
 	}
 }
 
