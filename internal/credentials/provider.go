@@ -32,6 +32,7 @@ const providerTokenTimeout = 30 * time.Second
 // host its credentials are for.
 type cloudProvider struct {
 	name  string // aws, azure, gcp
+	impl  fluxauth.ArtifactRegistryCredentialsProvider
 	image string // spec.image
 	host  string // its registry, as go-containerregistry names it
 }
@@ -59,7 +60,7 @@ func parseProvider(where, provider, image string) (cloudProvider, error) {
 	if _, err := p.ParseArtifactRepository(image); err != nil {
 		return cloudProvider{}, fmt.Errorf("%w: %s: spec.provider %q cannot issue credentials for spec.image %q: %w", ErrInvalid, where, provider, image, err)
 	}
-	return cloudProvider{name: provider, image: image, host: repo.RegistryStr()}, nil
+	return cloudProvider{name: provider, impl: p, image: image, host: repo.RegistryStr()}, nil
 }
 
 // keychain answers for the provider's registry host with credentials the
@@ -104,11 +105,7 @@ type providerAuthenticator struct {
 func (a *providerAuthenticator) Authorization() (*authn.AuthConfig, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), providerTokenTimeout)
 	defer cancel()
-	p, err := authutils.ProviderByName[fluxauth.ArtifactRegistryCredentialsProvider](a.p.name)
-	if err != nil {
-		return nil, err
-	}
-	creds, err := fluxauth.GetArtifactRegistryCredentials(ctx, p, a.p.image, a.opts...)
+	creds, err := fluxauth.GetArtifactRegistryCredentials(ctx, a.p.impl, a.p.image, a.opts...)
 	if err != nil {
 		// The cloud's identity or token endpoint failing is a registry
 		// that cannot be reached yet: retried, never cached as a denial.
