@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"testing"
 
 	"github.com/imagegate/imagegate/internal/testenv"
@@ -15,14 +14,7 @@ import (
 // retry), never a denial, with and without --allow-insecure-registry.
 func TestVerifyCLIUnreachableRegistryExits3(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closed := testenv.ClosedAddr(t)
 	key := testenv.NewCosignKey(t)
 	for _, tc := range []struct {
 		name, host string

@@ -1,7 +1,6 @@
 package cache_test
 
 import (
-	"net"
 	"net/http"
 	"testing"
 
@@ -16,12 +15,7 @@ import (
 // (no credentials) is kept for the denied TTL, in the denied class.
 func TestUnreachableRegistryIsNeverCachedAsADenial(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	_ = l.Close()
+	closed := testenv.ClosedAddr(t)
 	key := testenv.NewCosignKey(t)
 	p := keyPolicy(t, closed, key)
 	c := newChecker()

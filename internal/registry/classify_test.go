@@ -19,21 +19,6 @@ import (
 	"github.com/imagegate/imagegate/internal/testenv"
 )
 
-// closedPort returns an address nothing listens on: a port that was
-// listened on and closed.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
 // tlsServer is an HTTPS server whose handshake is all that is tried; the
 // returned transport trusts its certificate (for 127.0.0.1 and
 // example.com only).
@@ -80,12 +65,12 @@ func TestClassifyRealFailures(t *testing.T) {
 	}
 	cases := []classifyCase{
 		{"connection refused", func(t *testing.T) (*registry.Client, string) {
-			return newClient(t, insecure()), closedPort(t) + "/app"
+			return newClient(t, insecure()), testenv.ClosedAddr(t) + "/app"
 		}, registry.FailureUnavailable, "connect: connection refused"},
 		{"connection refused, plain HTTP not allowed", func(t *testing.T) (*registry.Client, string) {
 			// ggcr tries HTTPS (refused) and HTTP (never sent): the
 			// registry is unreachable, not insecure.
-			return newClient(t, registry.Options{}), closedPort(t) + "/app"
+			return newClient(t, registry.Options{}), testenv.ClosedAddr(t) + "/app"
 		}, registry.FailureUnavailable, "connect: connection refused"},
 		{"unresolvable host", func(t *testing.T) (*registry.Client, string) {
 			return newClient(t, registry.Options{}), "registry.imagegate.invalid/app"
@@ -209,7 +194,7 @@ func TestClassifyCancelledAndUnknown(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	c := newClient(t, insecure())
-	_, err := c.Resolve(ctx, parse(t, c, closedPort(t)+"/app:v1"))
+	_, err := c.Resolve(ctx, parse(t, c, testenv.ClosedAddr(t)+"/app:v1"))
 	wantFailure(t, "resolving with a cancelled context", err, registry.FailureCanceled)
 	wantFailure(t, "no error", nil, registry.FailureNone)
 	wantFailure(t, "an error no registry made", context.Cause(ctx), registry.FailureCanceled)

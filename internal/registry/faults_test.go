@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -53,14 +52,9 @@ func TestTransientPing(t *testing.T) {
 
 func TestConnectionRefusedAndReset(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	l.Close()
+	closed := testenv.ClosedAddr(t)
 	c := newClient(t, insecure())
-	_, err = c.Resolve(t.Context(), parse(t, c, closed+"/app:v1"))
+	_, err := c.Resolve(t.Context(), parse(t, c, closed+"/app:v1"))
 	wantErr(t, err, registry.ErrUnavailable, true)
 
 	reg := testenv.NewRegistry(t, on(is(http.MethodHead, "manifests"), func(w http.ResponseWriter, _ *http.Request) {

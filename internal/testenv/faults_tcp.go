@@ -310,3 +310,18 @@ func contentLength(headers []byte) int {
 	}
 	return 0
 }
+
+// ClosedAddr returns "127.0.0.1:PORT" that nothing listens on: a port
+// that was listened on and closed, so a connection to it is refused.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}

@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -48,12 +47,7 @@ func keychainFor(t *testing.T, host, password string) registry.Options {
 // registry.Classify decides, for real failures.
 func TestVerifyRegistryFailureReasons(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	_ = l.Close()
+	closed := testenv.ClosedAddr(t)
 
 	private := testenv.NewRegistry(t, requireAuth())
 	privDigest := private.PushImage(t, "app", "v1")
