@@ -8,10 +8,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/imagegate/imagegate/internal/audit"
-	"github.com/imagegate/imagegate/internal/clusterpolicy"
 	"github.com/imagegate/imagegate/internal/policy"
 	"github.com/imagegate/imagegate/internal/scheme"
 	"github.com/imagegate/imagegate/internal/secrets"
+	"github.com/imagegate/imagegate/internal/trust"
 )
 
 // clusterPolicies loads the cluster's trust policies once (every
@@ -30,14 +30,16 @@ func clusterPolicies(ctx context.Context, kubeconfig, fallback string) (policies
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--kubeconfig: %w", err)}
 	}
-	l, err := clusterpolicy.Load(ctx, c, secrets.Reader{Client: c})
-	if err != nil {
+	// The webhook's own policy store, loaded once.
+	store := trust.NewStore(c, secrets.Reader{Client: c}, nil, 0)
+	if err := store.Load(ctx); err != nil {
 		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
 			// Credentials or RBAC to fix, not a server to wait for.
 			return nil, usageError{fmt.Errorf("reading the cluster's trust policies: %w", err)}
 		}
 		return nil, fmt.Errorf("reading the cluster's trust policies: %w", err)
 	}
+	l := store.Current()
 	sets := map[string]*policy.Set{}
 	return func(e audit.Entry) (*policy.Set, string) {
 		ns := trailerNamespace(e)

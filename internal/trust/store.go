@@ -60,6 +60,28 @@ type Snapshot struct {
 	Invalid map[policy.Ref]error
 
 	entries map[policy.Ref]entry
+	order   []policy.Ref // listing order: cluster policies first
+}
+
+// InNamespace returns the ClusterTrustPolicies and the TrustPolicies of
+// namespace only (none for ""), compiled and broken, so that
+// policy.Set.MatchAny on it judges as Set.Match(img, namespace) does:
+// imagegate audit judges each entry in one namespace this way.
+func (s *Snapshot) InNamespace(namespace string) *policy.Set {
+	var compiled []*policy.Policy
+	var broken []policy.Broken
+	for _, ref := range s.order {
+		if ref.Namespace != "" && ref.Namespace != namespace {
+			continue
+		}
+		switch e := s.entries[ref]; {
+		case e.compiled != nil:
+			compiled = append(compiled, e.compiled)
+		case e.broken != nil:
+			broken = append(broken, *e.broken)
+		}
+	}
+	return policy.NewSet(compiled, broken...)
 }
 
 // entry is what a load made of one policy object, kept to reuse it on
@@ -266,7 +288,7 @@ func (b *loader) add(ref policy.Ref, uid types.UID, gen int64, spec *igv1.TrustP
 }
 
 func (b *loader) snapshot() *Snapshot {
-	snap := &Snapshot{Invalid: map[policy.Ref]error{}, entries: b.entries}
+	snap := &Snapshot{Invalid: map[policy.Ref]error{}, entries: b.entries, order: b.order}
 	compiled := make([]*policy.Policy, 0, len(b.entries))
 	var broken []policy.Broken
 	for _, ref := range b.order {
